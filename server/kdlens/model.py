@@ -1,0 +1,526 @@
+"""The typed model of a debugger session log.
+
+Everything the parser recognises becomes one of these immutable-by-convention
+records, each carrying the exact range it was read from. Positions are
+0-based lines and 0-based character offsets (Unicode code points) into the
+text as the editor holds it, so every later layer (analysis, LSP, CLI) can
+point back at the evidence without re-reading the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    line: int
+    character: int
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    start: Position
+    end: Position
+
+    @staticmethod
+    def on_line(line: int, start: int, end: int) -> Range:
+        return Range(Position(line, start), Position(line, end))
+
+    @staticmethod
+    def lines(first: int, last: int, last_end: int = 0) -> Range:
+        """A range from the start of ``first`` to ``last_end`` on ``last``."""
+        return Range(Position(first, 0), Position(last, last_end))
+
+    def contains(self, pos: Position) -> bool:
+        return self.start <= pos <= self.end
+
+    def covers(self, other: Range) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    @property
+    def first_line(self) -> int:
+        return self.start.line
+
+    @property
+    def last_line(self) -> int:
+        return self.end.line
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """A number as printed: its value, its spelling and where it is."""
+
+    value: int
+    text: str
+    range: Range
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRef:
+    """``module!function+0xoff`` (any of its spellings) as printed."""
+
+    text: str
+    range: Range
+    module: str | None
+    function: str | None
+    offset: int | None = None
+
+    @property
+    def qualified(self) -> str:
+        """``module!function`` (or what is known of it), without the offset."""
+        if self.module and self.function:
+            return f"{self.module}!{self.function}"
+        return self.function or self.module or self.text
+
+    @property
+    def display(self) -> str:
+        base = self.qualified
+        if self.offset:
+            sign = "-" if self.offset < 0 else "+"
+            return f"{base}{sign}0x{abs(self.offset):x}"
+        return base
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A source location printed by the debugger: ``[path @ line]`` or ``path(line)``."""
+
+    path: str
+    line: int
+    range: Range
+    path_range: Range
+    line_range: Range
+    byte_offset: int | None = None  # the ``+0x15`` of ``ln``'s ``file(50)+0x15``
+
+
+# --------------------------------------------------------------------------- session
+
+
+class PromptKind(str, Enum):
+    KERNEL = "kd"
+    LOCAL_KERNEL = "lkd"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: str
+    kind: PromptKind
+    range: Range
+    processor: int | None = None
+    process: int | None = None
+    thread: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command echo (prompt + command text) and the lines of its output."""
+
+    prompt: Prompt
+    text: str
+    text_range: Range
+    line: int
+    output_start: int  # first output line
+    output_end: int  # exclusive
+
+    @property
+    def verb(self) -> str:
+        """The command word, lower-cased (``!verifier``, ``ln``, ``kb``, ``.logopen``)."""
+        parts = self.text.split(None, 1)
+        return parts[0].lower() if parts else ""
+
+    @property
+    def args(self) -> str:
+        parts = self.text.split(None, 1)
+        return parts[1] if len(parts) > 1 else ""
+
+    @property
+    def range(self) -> Range:
+        last = max(self.line, self.output_end - 1)
+        return Range(Position(self.line, 0), Position(last, 0 if last > self.line else 10**6))
+
+
+# --------------------------------------------------------------------------- bug checks
+
+
+class BugCheckSource(str, Enum):
+    ANALYZE = "analyze"  # !analyze name line + Arguments block
+    ANALYZE_SUMMARY = "analyze-summary"  # BugCheck C4, {...}
+    ANALYZE_KEYS = "analyze-keys"  # BUGCHECK_CODE / BUGCHECK_P1..P4
+    FATAL_ERROR = "fatal-error"  # *** Fatal System Error: 0x000000c4
+    DOT_BUGCHECK = "dot-bugcheck"  # .bugcheck output
+    ARGUMENTS = "arguments"  # an Arguments: block seen alone
+
+
+@dataclass(frozen=True, slots=True)
+class BugCheckArg:
+    index: int  # 1..4
+    value: Num
+    label_range: Range  # ``Arg1``
+    range: Range  # the whole argument, continuation lines included
+    description: str | None = None
+    description_range: Range | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzeField:
+    """A ``KEY:  value`` field of ``!analyze -v`` (value may span lines)."""
+
+    key: str
+    value: str
+    key_range: Range
+    value_range: Range
+    range: Range
+
+
+@dataclass(slots=True)
+class BugCheck:
+    code: int
+    source: BugCheckSource
+    range: Range  # the line that names the bug check
+    code_range: Range
+    name: str | None = None
+    name_range: Range | None = None
+    args: list[BugCheckArg] = field(default_factory=list)
+    description: str = ""
+    fields: list[AnalyzeField] = field(default_factory=list)
+    probably_caused_by: str | None = None
+    probably_caused_by_range: Range | None = None
+    symbol: SymbolRef | None = None  # Probably caused by ( X!Y+off ) / SYMBOL_NAME
+    stack: Stack | None = None  # STACK_TEXT
+    rule: str | None = None  # 0xC4 rule violations: rule name from Arg1's text
+    block_range: Range | None = None  # everything read for this bug check
+
+    def arg(self, index: int) -> BugCheckArg | None:
+        for a in self.args:
+            if a.index == index:
+                return a
+        return None
+
+    def field(self, key: str) -> AnalyzeField | None:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        return None
+
+
+# --------------------------------------------------------------------------- stacks
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    range: Range
+    number: int | None = None
+    frame_pointer: Num | None = None  # ChildEBP / Child-SP
+    return_address: Num | None = None  # RetAddr column
+    args: tuple[Num, ...] = ()
+    symbol: SymbolRef | None = None  # call site
+    address: Num | None = None  # raw call-site address or the address column of a log frame
+    source: SourceRef | None = None
+    inline: bool = False
+    annotation: str | None = None  # (FPO: ...), (TrapFrame @ ...), (CONV: ...)
+
+
+class StackKind(str, Enum):
+    K = "k"  # k-family command output
+    STACK_TEXT = "stack-text"  # !analyze STACK_TEXT
+    POOL_LOG = "pool-log"  # !verifier 0x80 record
+    TRACE = "trace"  # other address+symbol lists (!verifier 4/8/0x40, !deadlock, UMDH)
+
+
+@dataclass(slots=True)
+class Stack:
+    kind: StackKind
+    range: Range
+    frames: list[Frame] = field(default_factory=list)
+    header: str | None = None
+    x64: bool | None = None
+    thread: str | None = None  # ~*k thread header text
+
+
+# --------------------------------------------------------------------------- verifier
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierFlag:
+    bit: int  # the mask value, 0 for Automatic Checks
+    name: str
+    enabled: bool
+    range: Range
+    bit_range: Range | None = None  # the ``(0x00000008)``
+    name_range: Range | None = None
+    section: str = ""  # standard / additional / legacy
+
+
+@dataclass(slots=True)
+class VerifierFlags:
+    range: Range
+    level: Num | None = None  # Verify Flags Level / Verify Level value
+    legacy: bool = False
+    flags: list[VerifierFlag] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierStat:
+    """A statistic line: ``Trims 0x0`` or ``Current paged pool allocations 0x1a for 00000950 bytes``."""
+
+    name: str
+    value: Num
+    range: Range
+    bytes: Num | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStat:
+    """``Current Pool Allocations: ( 0x3 / 0x0 )`` — nonpaged and paged."""
+
+    name: str
+    range: Range
+    nonpaged: Num | None = None
+    paged: Num | None = None
+
+    @property
+    def total(self) -> int:
+        return (self.nonpaged.value if self.nonpaged else 0) + (
+            self.paged.value if self.paged else 0
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PoolAllocation:
+    """One row of a ``Pool Allocations`` table."""
+
+    range: Range
+    address: Num
+    size: Num
+    tag: str
+    tag_range: Range
+    caller: Num | None = None
+    caller_symbol: SymbolRef | None = None
+
+
+@dataclass(slots=True)
+class PoolAllocationTable:
+    range: Range
+    header_range: Range
+    rows: list[PoolAllocation] = field(default_factory=list)
+    caller_column: str = "Caller"
+    truncated: bool = False  # a ``...`` elision inside or after the rows
+
+
+class DriverLayout(str, Enum):
+    MODULE = "module"  # MODULE: 0x84226b28 MyDriver.sys (Loaded)
+    VF_TARGET = "vf-target"  # nt!_VF_TARGET_DRIVER 0x...: X.sys (Loaded and Unloaded)
+    TABLE = "table"  # Entry State NonPagedPool PagedPool Module
+
+
+@dataclass(slots=True)
+class VerifiedDriver:
+    name: str
+    name_range: Range
+    range: Range
+    layout: DriverLayout
+    state: str = ""
+    entry: Num | None = None
+    nonpaged_bytes: Num | None = None  # legacy table columns
+    paged_bytes: Num | None = None
+    stats: list[PoolStat] = field(default_factory=list)
+    allocations: PoolAllocationTable | None = None
+
+    @property
+    def unloaded(self) -> bool:
+        return "unload" in self.state.lower()
+
+    def stat(self, name: str) -> PoolStat | None:
+        low = name.lower()
+        for s in self.stats:
+            if s.name.lower() == low:
+                return s
+        return None
+
+
+@dataclass(slots=True)
+class VerifierReport:
+    """Output of ``!verifier`` with a status display (1, 3, 0xf ...)."""
+
+    range: Range
+    flags: VerifierFlags | None = None
+    stats: list[VerifierStat] = field(default_factory=list)
+    drivers: list[VerifiedDriver] = field(default_factory=list)
+
+
+class PoolOp(str, Enum):
+    ALLOCATE = "allocate"
+    FREE = "free"
+    UNKNOWN = "unknown"
+
+
+@dataclass(slots=True)
+class PoolLogRecord:
+    """``Pool block <addr>, Size <n>, Thread <addr>`` and its stack (``!verifier 0x80``)."""
+
+    range: Range
+    header_range: Range
+    address: Num
+    size: Num
+    thread: Num | None
+    stack: Stack
+    op: PoolOp = PoolOp.UNKNOWN
+    index: int = 0  # position in its search result: 0 = newest
+    searched_address: int | None = None
+
+
+# --------------------------------------------------------------------------- symbols and modules
+
+
+@dataclass(frozen=True, slots=True)
+class LnSymbol:
+    address: Num
+    symbol: SymbolRef
+
+
+@dataclass(slots=True)
+class LnResult:
+    """Output of ``ln <address>``."""
+
+    range: Range
+    query: Num | None = None  # the address asked for, from the command echo
+    source: SourceRef | None = None  # ``file.c(50)+0x15``
+    before: LnSymbol | None = None
+    after: LnSymbol | None = None
+    exact: list[LnSymbol] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ModuleInfo:
+    """A module as ``lm``, ``lmv``, ``lmvm`` or ``!lmi`` print it."""
+
+    name: str
+    name_range: Range
+    range: Range
+    start: Num | None = None
+    end: Num | None = None
+    symbol_status: str | None = None  # deferred, pdb symbols, no symbols, ...
+    symbol_file: str | None = None  # PDB path printed after the status
+    unloaded: bool = False
+    image_name: str | None = None
+    image_path: str | None = None
+    timestamp: int | None = None
+    checksum: int | None = None
+    image_size: int | None = None
+    pdb_guid: str | None = None
+    pdb_age: int | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def contains(self, address: int) -> bool:
+        return (
+            self.start is not None
+            and self.end is not None
+            and self.start.value <= address < self.end.value
+        )
+
+
+# --------------------------------------------------------------------------- pool commands
+
+
+@dataclass(frozen=True, slots=True)
+class PoolBlock:
+    """A ``!pool`` / ``!poolfind`` block line."""
+
+    range: Range
+    address: Num
+    size: Num
+    tag: str
+    tag_range: Range
+    previous_size: Num | None = None
+    state: str = ""  # Allocated / Free
+    marked: bool = False  # ``*`` — the block holding the queried address
+    pool_type: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """A ``!poolused`` row (numbers are decimal)."""
+
+    range: Range
+    tag: str
+    tag_range: Range
+    nonpaged_allocs: int
+    nonpaged_bytes: int
+    paged_allocs: int
+    paged_bytes: int
+    description: str | None = None
+
+
+@dataclass(slots=True)
+class UmdhRecord:
+    """A UMDH allocation record: a snapshot trace or a comparison line (+ its trace)."""
+
+    range: Range
+    backtrace: str
+    backtrace_range: Range
+    comparison: bool
+    bytes: int | None = None  # total (snapshot) or new total (comparison)
+    old_bytes: int | None = None
+    delta: int | None = None
+    count: int | None = None
+    size_each: int | None = None
+    stack: Stack | None = None
+
+
+# --------------------------------------------------------------------------- settings read from the log
+
+
+@dataclass(frozen=True, slots=True)
+class PathSetting:
+    """``Symbol search path is: ...`` / ``Source search path is: ...``."""
+
+    kind: str  # "symbol" or "source"
+    value: str
+    range: Range
+    value_range: Range
+
+
+# --------------------------------------------------------------------------- the whole
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything read from one log."""
+
+    line_count: int = 0
+    commands: list[Command] = field(default_factory=list)
+    bugchecks: list[BugCheck] = field(default_factory=list)
+    verifier_reports: list[VerifierReport] = field(default_factory=list)
+    pool_log: list[PoolLogRecord] = field(default_factory=list)
+    ln_results: list[LnResult] = field(default_factory=list)
+    modules: list[ModuleInfo] = field(default_factory=list)
+    stacks: list[Stack] = field(default_factory=list)
+    pool_blocks: list[PoolBlock] = field(default_factory=list)
+    pool_usage: list[PoolUsage] = field(default_factory=list)
+    umdh: list[UmdhRecord] = field(default_factory=list)
+    paths: list[PathSetting] = field(default_factory=list)
+    encoding: str = "utf-8"
+    #: Internal parser failures (bugs, not user errors); the tests keep this empty.
+    parser_faults: list[str] = field(default_factory=list)
+
+    def command_at(self, line: int) -> Command | None:
+        """The command whose echo or output holds ``line``."""
+        lo, hi = 0, len(self.commands)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.commands[mid].line <= line:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return None
+        cmd = self.commands[lo - 1]
+        return cmd if line < max(cmd.output_end, cmd.line + 1) else None
+
+    @property
+    def drivers(self) -> list[VerifiedDriver]:
+        return [d for r in self.verifier_reports for d in r.drivers]

@@ -1,0 +1,152 @@
+"""The block-parser framework: a registry of recognisers and the cursor they read with.
+
+A *block parser* recognises one kind of output (an ``Arguments:`` block, a
+``Pool Allocations`` table, a ``k`` stack...). It declares a *trigger*: a
+regular expression that matches the first line of its block. The scanner
+finds trigger lines in one pass over the text and hands each to its parser
+with a ``Cursor``; the parser reads as many lines as belong to it, appends
+model records to ``cursor.session``, and returns the first line it did not
+consume (or ``None`` when the lines turned out not to be its block).
+
+A *command parser* is chosen by the command echo instead (``ln``, ``k``
+without a header) and starts at the first output line.
+
+Parsers never raise: the scanner catches anything a parser throws, keeps the
+lines as plain output and records the failure in ``Session``-independent
+``ParseProblems`` for the developers' eyes (tests assert it stays empty).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from re import Match, Pattern
+
+from ..model import Command, Num, Range, Session, SourceRef, SymbolRef
+from ..numbers import parse_hex, split_symbol
+from ..text import Document
+
+
+@dataclass(slots=True)
+class Cursor:
+    """Where a parser reads: the document, its trigger line and the region's end."""
+
+    doc: Document
+    line: int
+    end: int  # exclusive end of the command output (region) holding ``line``
+    command: Command | None
+    session: Session
+
+    def text(self, i: int) -> str:
+        return self.doc.lines[i]
+
+    def rng(self, i: int, start: int, end: int) -> Range:
+        """A range on line ``i`` from matching-text columns ``start``..``end``."""
+        col = self.doc.col
+        return Range.on_line(i, col(i, start), col(i, end))
+
+    def span(self, first: int, last: int) -> Range:
+        """Lines ``first``..``last`` inclusive, to the end of ``last``."""
+        return Range.lines(first, last, len(self.doc.raw[last]) if last < len(self.doc.raw) else 0)
+
+    def group_range(self, i: int, m: Match[str], group: int | str = 0) -> Range:
+        return self.rng(i, m.start(group), m.end(group))
+
+    def num(self, i: int, m: Match[str], group: int | str) -> Num | None:
+        """A ``Num`` from a match group (hex, backtick and ``0x`` allowed)."""
+        text = m.group(group)
+        if text is None:
+            return None
+        value = parse_hex(text)
+        if value is None:
+            return None
+        return Num(value, text, self.rng(i, m.start(group), m.end(group)))
+
+    def num_at(self, i: int, text: str, start: int) -> Num | None:
+        value = parse_hex(text)
+        if value is None:
+            return None
+        return Num(value, text, self.rng(i, start, start + len(text)))
+
+    def sym(self, i: int, m: Match[str], group: int | str, bare_offset: bool = False) -> SymbolRef | None:
+        text = m.group(group)
+        if text is None:
+            return None
+        return self.sym_at(i, text, m.start(group), bare_offset)
+
+    def sym_at(self, i: int, text: str, start: int, bare_offset: bool = False) -> SymbolRef | None:
+        stripped = text.rstrip()
+        lead = len(stripped) - len(stripped.lstrip())
+        stripped = stripped.strip()
+        if not stripped:
+            return None
+        module, function, offset = split_symbol(stripped, bare_offset)
+        if module is None and function is None:
+            return None
+        s = start + lead
+        return SymbolRef(stripped, self.rng(i, s, s + len(stripped)), module, function, offset)
+
+    def source(self, i: int, m: Match[str], path: str = "path", line: str = "line") -> SourceRef:
+        return SourceRef(
+            path=m.group(path).strip(),
+            line=int(m.group(line)),
+            range=self.rng(i, m.start(), m.end()),
+            path_range=self.rng(i, m.start(path), m.end(path)),
+            line_range=self.rng(i, m.start(line), m.end(line)),
+        )
+
+
+BlockFn = Callable[[Cursor], "int | None"]
+
+
+@dataclass(slots=True)
+class BlockParser:
+    name: str
+    trigger: Pattern[str]
+    fn: BlockFn
+
+
+@dataclass(slots=True)
+class CommandParser:
+    name: str
+    verbs: Pattern[str]  # matched against the whole command text
+    fn: BlockFn
+
+
+@dataclass(slots=True)
+class Registry:
+    blocks: list[BlockParser] = field(default_factory=list)
+    commands: list[CommandParser] = field(default_factory=list)
+    _combined: Pattern[str] | None = None
+
+    def combined(self) -> Pattern[str]:
+        """One pattern with a named group per block parser (``b0``, ``b1``...)."""
+        if self._combined is None:
+            parts = [f"(?P<b{i}>{p.trigger.pattern})" for i, p in enumerate(self.blocks)]
+            self._combined = re.compile("|".join(parts), re.MULTILINE)
+        return self._combined
+
+
+REGISTRY = Registry()
+
+
+def block(name: str, trigger: str) -> Callable[[BlockFn], BlockFn]:
+    """Register a block parser; ``trigger`` must match at a line start (use ``^``)."""
+
+    def deco(fn: BlockFn) -> BlockFn:
+        REGISTRY.blocks.append(BlockParser(name, re.compile(trigger, re.MULTILINE), fn))
+        REGISTRY._combined = None
+        return fn
+
+    return deco
+
+
+def command(name: str, verbs: str) -> Callable[[BlockFn], BlockFn]:
+    """Register a parser for the whole output of commands matching ``verbs``."""
+
+    def deco(fn: BlockFn) -> BlockFn:
+        REGISTRY.commands.append(CommandParser(name, re.compile(verbs, re.IGNORECASE), fn))
+        return fn
+
+    return deco

@@ -1,0 +1,70 @@
+"""The scanner: split a log at its prompts and run the block parsers over it."""
+
+from __future__ import annotations
+
+import traceback
+
+from ..model import Command, Session
+from ..text import Document, LineIndex
+from .core import REGISTRY, Cursor
+from .session import find_commands
+
+
+def scan(doc: Document) -> Session:
+    """Read ``doc`` into a ``Session``. Never raises for any input text."""
+    session = Session(line_count=len(doc))
+    text = doc.matching_text()
+    index = LineIndex(doc.lines)
+    session.commands = find_commands(doc, text, index)
+
+    regions: list[tuple[int, int, Command | None]] = []
+    first = session.commands[0].line if session.commands else len(doc)
+    if first > 0:
+        regions.append((0, first, None))
+    for cmd in session.commands:
+        regions.append((cmd.output_start, cmd.output_end, cmd))
+
+    combined = REGISTRY.combined()
+    blocks = REGISTRY.blocks
+    matches = combined.finditer(text)
+    pending = next(matches, None)
+    pending_line = index.line_of(pending.start()) if pending else -1
+
+    for start, end, cmd in regions:
+        pos = start
+        if cmd is not None and start < end:
+            for cp in REGISTRY.commands:
+                if cp.verbs.match(cmd.text):
+                    nxt = _run(cp.fn, Cursor(doc, start, end, cmd, session), session, cp.name)
+                    if nxt is not None and nxt > pos:
+                        pos = min(nxt, end)
+                    break
+        while pending is not None and pending_line < end:
+            line = pending_line
+            m = pending
+            pending = next(matches, None)
+            pending_line = index.line_of(pending.start()) if pending else -1
+            if line < pos:
+                continue
+            first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
+            order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
+            for i in order:
+                bp = blocks[i]
+                if i != first_choice and not bp.trigger.match(doc.lines[line]):
+                    continue
+                nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session), session, bp.name)
+                if nxt is not None and nxt > line:
+                    pos = min(nxt, end)
+                    break
+    return session
+
+
+def _run(fn: object, cursor: Cursor, session: Session, name: str) -> int | None:
+    try:
+        result = fn(cursor)  # type: ignore[operator]
+    except Exception as exc:  # a parser bug must never reach the user as a crash
+        session.parser_faults.append(
+            f"{name} at line {cursor.line + 1}: {exc!r}\n{traceback.format_exc(limit=4)}"
+        )
+        return None
+    return result if isinstance(result, int) else None
