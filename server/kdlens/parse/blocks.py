@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 from . import paths  # noqa: F401
+from . import stacks  # noqa: F401
