@@ -439,6 +439,10 @@ class PoolBlock:
     marked: bool = False  # ``*`` — the block holding the queried address
     pool_type: str | None = None
     description: str | None = None
+    description_range: Range | None = None  # the ``Pooltag``/``Owning component`` text
+    process: Num | None = None  # ``Process: 8507a030`` suffix (quota-charged process)
+    protected: bool = False  # ``(Protected)`` suffix after the tag
+    data: Num | None = None  # special pool layout: ``data: <user address>``
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +473,10 @@ class UmdhRecord:
     count: int | None = None
     size_each: int | None = None
     stack: Stack | None = None
+    old_count: int | None = None  # comparison ``allocations`` line: count in the older log
+    address: Num | None = None  # raw snapshot form: ``... at <address> by ...``
+    overhead: int | None = None  # raw snapshot form: the ``+ <n>`` after the size
+    decimal: bool = False  # comparison numbers were read as decimal (``umdh -d``)
 
 
 # --------------------------------------------------------------------------- settings read from the log

@@ -206,6 +206,17 @@ class Document:
             return len(self.raw[line])
         return cmap[column]
 
+    def col_end(self, line: int, column: int) -> int:
+        """Map an exclusive end column (one past the last character) back to ``raw``."""
+        cmap = self._maps.get(line)
+        if cmap is None:
+            return column
+        if column <= 0:
+            return 0
+        if column > len(cmap):
+            return len(self.raw[line])
+        return cmap[column - 1] + 1
+
     def matching_text(self) -> str:
         """All matching lines joined by ``\\n`` (for whole-text scans)."""
         return "\n".join(self.lines) if (self._maps or "\r" in self.text) else self.text

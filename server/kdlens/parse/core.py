@@ -43,8 +43,7 @@ class Cursor:
 
     def rng(self, i: int, start: int, end: int) -> Range:
         """A range on line ``i`` from matching-text columns ``start``..``end``."""
-        col = self.doc.col
-        return Range.on_line(i, col(i, start), col(i, end))
+        return Range.on_line(i, self.doc.col(i, start), self.doc.col_end(i, end))
 
     def span(self, first: int, last: int) -> Range:
         """Lines ``first``..``last`` inclusive, to the end of ``last``."""

@@ -40,14 +40,14 @@ def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
             prompt = Prompt(
                 text=last.group(0),
                 kind=kind,
-                range=Range.on_line(line, doc.col(line, p_start), doc.col(line, p_end)),
+                range=Range.on_line(line, doc.col(line, p_start), doc.col_end(line, p_end)),
                 processor=int(cpu) if cpu else None,
             )
         else:
             prompt = Prompt(
                 text=last.group(0),
                 kind=PromptKind.USER,
-                range=Range.on_line(line, doc.col(line, p_start), doc.col(line, p_end)),
+                range=Range.on_line(line, doc.col(line, p_start), doc.col_end(line, p_end)),
                 process=int(last.group("proc")),
                 thread=int(last.group("thr")),
             )
@@ -60,7 +60,7 @@ def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
                 line,
                 prompt,
                 cmd_text,
-                Range.on_line(line, doc.col(line, c_start), doc.col(line, c_start + len(cmd_text))),
+                Range.on_line(line, doc.col(line, c_start), doc.col_end(line, c_start + len(cmd_text))),
             )
         )
     commands: list[Command] = []

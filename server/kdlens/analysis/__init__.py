@@ -1,0 +1,77 @@
+"""Analysis of a parsed session: bug checks, leaks, evidence links, diagnostics.
+
+``analyze`` is the one entry point the CLI and the language server share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..model import Session
+from .bugchecks import BugCheckCase, merge_bugchecks
+from .diagnostics import Code, Diagnostic, Related, Severity
+from .evidence import Evidence, Origin, SourceLocation, gather
+from .findings import bugcheck_diagnostics, cross_check_diagnostics, leak_diagnostics, sort_key
+from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
+from .resolve import LogResolver, Resolver, ResolverChain
+from .settings import AnalysisSettings
+
+
+@dataclass(slots=True)
+class Analysis:
+    session: Session
+    settings: AnalysisSettings
+    evidence: Evidence
+    resolver: Resolver
+    cases: list[BugCheckCase] = field(default_factory=list)
+    leaks: list[Leak] = field(default_factory=list)
+    groups: list[CallSiteGroup] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def analyze(
+    session: Session,
+    settings: AnalysisSettings | None = None,
+    resolvers: Sequence[Resolver] = (),
+) -> Analysis:
+    """Analyse ``session``. ``resolvers`` (symbol files...) are asked after the log itself."""
+    settings = settings or AnalysisSettings()
+    evidence = gather(session)
+    resolver = ResolverChain([LogResolver(evidence), *resolvers])
+    cases = merge_bugchecks(session)
+    leaks = find_leaks(session, cases, evidence, resolver, settings)
+    diagnostics = [
+        *bugcheck_diagnostics(cases, leaks),
+        *leak_diagnostics(leaks),
+        *cross_check_diagnostics(leaks),
+    ]
+    diagnostics.sort(key=sort_key)
+    return Analysis(
+        session=session,
+        settings=settings,
+        evidence=evidence,
+        resolver=resolver,
+        cases=cases,
+        leaks=leaks,
+        groups=group_by_call_site(leaks),
+        diagnostics=diagnostics,
+    )
+
+
+__all__ = [
+    "Analysis",
+    "AnalysisSettings",
+    "BugCheckCase",
+    "CallSiteGroup",
+    "Code",
+    "Diagnostic",
+    "Evidence",
+    "Leak",
+    "Origin",
+    "Related",
+    "Resolver",
+    "Severity",
+    "SourceLocation",
+    "analyze",
+]

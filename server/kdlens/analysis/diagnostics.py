@@ -1,0 +1,52 @@
+"""Findings in the shape editors and CI tools expect (LSP-like, 0-based ranges)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from ..model import Range
+
+
+class Severity(IntEnum):
+    """The LSP severities; lower is more severe."""
+
+    ERROR = 1
+    WARNING = 2
+    INFORMATION = 3
+    HINT = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Code:
+    BUG_CHECK = "bug-check"
+    LEAKED_ALLOCATION = "leaked-allocation"
+    LEAK_COUNT_MISMATCH = "leak-count-mismatch"
+    LEAK_BYTES_MISMATCH = "leak-bytes-mismatch"
+    NO_ALLOCATION_HISTORY = "no-allocation-history"
+    PARSER_FAULT = "parser-fault"
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place that explains a finding; ``path`` None means the same log."""
+
+    range: Range
+    message: str
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    range: Range
+    severity: Severity
+    code: str
+    message: str
+    related: tuple[Related, ...] = ()
+    doc_url: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    source: str = "kdlens"

@@ -1,0 +1,209 @@
+"""Turn the analysed session into diagnostics: bug checks, leaks and the cross-checks.
+
+The messages are written for the person reading the log: what happened, how
+much, where in the source, and which command would tell more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import knowledge
+from ..model import PoolAllocationTable, Range, VerifiedDriver
+from .bugchecks import BugCheckCase
+from .diagnostics import Code, Diagnostic, Related, Severity
+from .leaks import C4_LEAK_AT_UNLOAD, BUGCHECK_VERIFIER, Leak
+
+
+def size_text(n: int) -> str:
+    """``0x1008 (4,104) bytes`` — hex as the debugger prints it, decimal for people."""
+    return f"0x{n:x} ({n:,}) bytes" if n != 1 else "0x1 (1) byte"
+
+
+def bugcheck_title(code: int, name: str | None) -> str:
+    info = knowledge.bugcheck(code)
+    label = name or (info.name if info else None) or "unknown bug check"
+    return f"0x{code:X} {label}"
+
+
+def bugcheck_summary(case: BugCheckCase, leaks: Sequence[Leak]) -> str:
+    """One line saying what this bug check means here."""
+    arg1 = case.arg(1)
+    if case.code == BUGCHECK_VERIFIER and arg1 is not None:
+        if arg1 == C4_LEAK_AT_UNLOAD:
+            drivers = sorted({leak.driver.name for leak in leaks if leak.case is case})
+            who = ", ".join(drivers) if drivers else (case.driver_names() or ["a driver"])[0]
+            count = case.arg(4)
+            n = f"{count} pool allocation{'s' if count != 1 else ''}" if count is not None else "pool allocations"
+            return f"{who} unloaded without freeing {n}"
+        sub = knowledge.c4_subcode(arg1)
+        if sub is not None:
+            rule = case.primary.rule
+            text = sub.meaning
+            return f"{text} (rule {rule})" if rule and rule not in text else text
+        return f"Driver Verifier violation 0x{arg1:X}"
+    info = knowledge.bugcheck(case.code)
+    if info is not None and info.summary:
+        first = info.summary.split(". ")[0].rstrip(".")
+        return first
+    return "the system stopped with this bug check"
+
+
+def bugcheck_diagnostics(cases: Sequence[BugCheckCase], leaks: Sequence[Leak]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for case in cases:
+        primary = case.primary
+        info = knowledge.bugcheck(case.code)
+        related = tuple(
+            Related(b.range, f"also reported here ({b.source.value})")
+            for b in case.occurrences
+            if b is not primary
+        )
+        args = ", ".join("?" if a is None else f"0x{a:x}" for a in case.args)
+        out.append(
+            Diagnostic(
+                range=primary.range,
+                severity=Severity.ERROR,
+                code=Code.BUG_CHECK,
+                message=f"{bugcheck_title(case.code, case.name)}: {bugcheck_summary(case, leaks)}",
+                related=related,
+                doc_url=info.url if info else None,
+                data={"bugcheck": case.code, "args": args},
+            )
+        )
+    return out
+
+
+def leak_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for leak in leaks:
+        row = leak.allocation
+        where = f" at {leak.source.short}" if leak.source else ""
+        message = (
+            f"Leaked {size_text(leak.size)}, tag '{leak.tag}', "
+            f"allocated by {leak.call_site_label}{where}"
+        )
+        related: list[Related] = []
+        if leak.record is not None:
+            related.append(
+                Related(
+                    leak.record.header_range,
+                    f"allocation stack (!verifier 0x80): {len(leak.record.stack.frames)} frames",
+                )
+            )
+        if leak.frame is not None:
+            related.append(Related(leak.frame.range, "first frame outside the allocator"))
+        if leak.ln is not None:
+            related.append(Related(leak.ln.range, "ln output for the caller"))
+        if leak.source is not None and leak.source.evidence is not None and leak.ln is None:
+            related.append(Related(leak.source.evidence, f"source line {leak.source.short}"))
+        if leak.case is not None:
+            related.append(Related(leak.case.range, bugcheck_title(leak.case.code, leak.case.name)))
+        data: dict[str, object] = {
+            "address": f"0x{leak.address:x}",
+            "size": leak.size,
+            "tag": leak.tag,
+            "driver": leak.driver.name,
+            "hasHistory": bool(leak.history),
+        }
+        if leak.call_site_address is not None:
+            data["caller"] = f"0x{leak.call_site_address:x}"
+        if leak.source is not None:
+            data["source"] = {"path": leak.source.path, "line": leak.source.line}
+        out.append(
+            Diagnostic(
+                range=row.range,
+                severity=Severity.WARNING,
+                code=Code.LEAKED_ALLOCATION,
+                message=message,
+                related=tuple(related),
+                data=data,
+            )
+        )
+        if not leak.history:
+            out.append(
+                Diagnostic(
+                    range=row.address.range,
+                    severity=Severity.INFORMATION,
+                    code=Code.NO_ALLOCATION_HISTORY,
+                    message=(
+                        f"No allocation history for 0x{leak.address:x} in this log; "
+                        f"'!verifier 0x80 0x{leak.address:x}' prints the stack that allocated it"
+                    ),
+                    data={"command": f"!verifier 0x80 0x{leak.address:x}"},
+                )
+            )
+    return out
+
+
+def _tables(leaks: Sequence[Leak]) -> list[tuple[VerifiedDriver, PoolAllocationTable, list[Leak]]]:
+    seen: dict[int, tuple[VerifiedDriver, PoolAllocationTable, list[Leak]]] = {}
+    for leak in leaks:
+        key = id(leak.table)
+        if key not in seen:
+            seen[key] = (leak.driver, leak.table, [])
+        seen[key][2].append(leak)
+    return list(seen.values())
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+def cross_check_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
+    """Arg4 against the table, the driver's counters against the table."""
+    out: list[Diagnostic] = []
+    for driver, table, rows in _tables(leaks):
+        n = len(rows)
+        total = sum(leak.size for leak in rows)
+        cut = " (the table is cut short with '...')" if table.truncated else ""
+        case = rows[0].case
+        if case is not None:
+            arg4 = case.primary.arg(4)
+            if arg4 is not None and arg4.value.value != n:
+                out.append(
+                    Diagnostic(
+                        range=arg4.value.range,
+                        severity=Severity.WARNING,
+                        code=Code.LEAK_COUNT_MISMATCH,
+                        message=(
+                            f"Arg4 says {arg4.value.value} allocations were not freed, but the "
+                            f"Pool Allocations table of {driver.name} lists {_rows(n)}{cut}"
+                        ),
+                        related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
+                    )
+                )
+        count_stat = driver.stat("Current Pool Allocations")
+        if count_stat is not None and count_stat.total != n:
+            out.append(
+                Diagnostic(
+                    range=count_stat.range,
+                    severity=Severity.WARNING,
+                    code=Code.LEAK_COUNT_MISMATCH,
+                    message=(
+                        f"{driver.name} reports {count_stat.total} current pool allocations, "
+                        f"but its Pool Allocations table lists {_rows(n)}{cut}"
+                    ),
+                    related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
+                )
+            )
+        bytes_stat = driver.stat("Current Pool Bytes")
+        if bytes_stat is not None and bytes_stat.total != total:
+            out.append(
+                Diagnostic(
+                    range=bytes_stat.range,
+                    severity=Severity.WARNING,
+                    code=Code.LEAK_BYTES_MISMATCH,
+                    message=(
+                        f"{driver.name} reports {size_text(bytes_stat.total)} in current pool "
+                        f"allocations, but its table rows add up to {size_text(total)}{cut}"
+                    ),
+                    related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
+                )
+            )
+    return out
+
+
+def sort_key(d: Diagnostic) -> tuple[int, int, int, str]:
+    r: Range = d.range
+    return (r.start.line, r.start.character, int(d.severity), d.code)

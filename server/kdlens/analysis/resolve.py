@@ -1,0 +1,64 @@
+"""The resolver chain: from an address or ``Module!Function+0xoff`` to a source line.
+
+Each link answers from one kind of evidence. The log's own facts come first
+(``ln`` output, ``[file @ line]`` annotations); symbol files plug in behind the
+same interface. The first link that answers wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..model import SymbolRef
+from .evidence import Evidence, SourceLocation
+
+
+class Resolver(Protocol):
+    """Anything that can turn code locations into source lines."""
+
+    def resolve(
+        self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
+    ) -> SourceLocation | None:
+        """The source line of ``address`` (or of ``symbol``).
+
+        ``return_address`` says the address is where a call returns to (a
+        caller column, a frame's RetAddr): symbol files look it up one byte
+        earlier so the answer is the call statement, not the line after it.
+        """
+        ...
+
+
+class LogResolver:
+    """Answers from what the session printed about itself."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+
+    def resolve(
+        self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
+    ) -> SourceLocation | None:
+        ev = self.evidence
+        if address is not None:
+            hit = ev.source_for_address(address)
+            if hit is not None:
+                return hit
+        if symbol is not None and symbol.offset is not None:
+            return ev.source_for_symbol(symbol)
+        return None
+
+
+class ResolverChain:
+    """Asks each resolver in turn."""
+
+    def __init__(self, resolvers: Sequence[Resolver]) -> None:
+        self.resolvers = list(resolvers)
+
+    def resolve(
+        self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
+    ) -> SourceLocation | None:
+        for r in self.resolvers:
+            hit = r.resolve(address, symbol, return_address=return_address)
+            if hit is not None:
+                return hit
+        return None

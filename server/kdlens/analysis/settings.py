@@ -1,0 +1,85 @@
+"""What the user can tune about the analysis, with the defaults a driver developer expects."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..model import SymbolRef
+from ..numbers import normalize_module
+
+#: Frames that belong to the allocator, not to the driver that asked for memory.
+#: Driver Verifier wraps every allocation a verified driver makes; the first frame
+#: below these wrappers is the driver code that owns the leak.
+DEFAULT_ALLOCATOR_WRAPPERS: tuple[str, ...] = (
+    "VerifierExt!*",
+    "nt!Verifier*",
+    "nt!Ve*",
+    "nt!Vf*",
+    "nt!Vi*",
+    "nt!Iov*",
+    "nt!ExAllocatePool*",
+    "nt!ExpAllocate*",
+    "nt!IoAllocateMdl",
+    "nt!IoAllocateWorkItem",
+)
+
+
+_TRANSLATED = re.compile(r"^\(\?s:(.*)\)\\Z$", re.DOTALL)
+
+
+def _glob(pattern: str) -> str:
+    """A glob as a bare regular expression (``fnmatch.translate`` without its wrapper)."""
+    out = fnmatch.translate(pattern)
+    m = _TRANSLATED.match(out)
+    return m.group(1) if m else re.escape(pattern)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Settings shared by ``kdlens check`` and the language server."""
+
+    #: Extra ``module!function`` glob patterns for the user's own allocation helpers.
+    allocator_wrappers: tuple[str, ...] = ()
+    #: Build-path prefix -> local folder, applied before suffix matching.
+    source_map: tuple[tuple[str, str], ...] = ()
+    symbol_path: tuple[str, ...] = ()
+    trusted_unc_hosts: tuple[str, ...] = ()
+    _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _wrapper_re(self) -> re.Pattern[str]:
+        pats = [*DEFAULT_ALLOCATOR_WRAPPERS, *self.allocator_wrappers]
+        parts = []
+        for p in pats:
+            module, _, func = p.partition("!")
+            parts.append(f"(?:{_glob(normalize_module(module))}!{_glob(func or '*')})")
+        return re.compile(rf"^(?:{'|'.join(parts)})$", re.IGNORECASE | re.DOTALL)
+
+    def is_wrapper(self, sym: SymbolRef | None) -> bool:
+        """True when ``sym`` is an allocator frame to look past."""
+        if sym is None or not sym.module:
+            return False
+        key = f"{normalize_module(sym.module)}!{sym.function or ''}"
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = bool(self._wrapper_re.match(key))
+            self._cache[key] = hit
+        return hit
+
+    @staticmethod
+    def from_lists(
+        allocator_wrappers: Iterable[str] = (),
+        source_map: Iterable[tuple[str, str]] = (),
+        symbol_path: Iterable[str] = (),
+        trusted_unc_hosts: Iterable[str] = (),
+    ) -> AnalysisSettings:
+        return AnalysisSettings(
+            allocator_wrappers=tuple(allocator_wrappers),
+            source_map=tuple(source_map),
+            symbol_path=tuple(symbol_path),
+            trusted_unc_hosts=tuple(trusted_unc_hosts),
+        )

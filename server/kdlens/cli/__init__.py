@@ -1,0 +1,1 @@
+"""The ``kdlens`` command line: ``check`` for terminals and CI, ``serve`` for editors."""

@@ -1,0 +1,215 @@
+"""Map build paths printed by the debugger to files on this machine.
+
+A PDB remembers where the driver was built (``d:\\coding\\wdmdrivers\\mydriver\\
+handleioctl.c``); the developer reading the log has the sources somewhere
+else, maybe on another OS. The mapping tries, in order: the user's explicit
+``sourceMap`` prefixes, the ``.srcpath`` folders the log printed (the part of
+the build path under such a folder is looked up in each workspace root), and
+the longest path-suffix match among the workspace's files.
+
+Security: a log is untrusted. Nothing here opens a path the log names; only
+files under the workspace roots or under folders the user configured are ever
+returned, and UNC paths (``\\\\host\\share``) are refused unless the user
+trusts that host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Extensions worth indexing for suffix matching (debug info names these).
+SOURCE_EXTENSIONS = frozenset(
+    ".c .cc .cpp .cxx .c++ .h .hh .hpp .hxx .inl .ipp .tpp .asm .s .masm .idl .rc .def .cs .rs .m .mm".split()
+)
+_SKIP_DIRS = frozenset(
+    ".git .hg .svn node_modules .venv venv __pycache__ .mypy_cache .ruff_cache .pytest_cache .tox".split()
+)
+#: A workspace bigger than this is indexed only up to here (and says so).
+MAX_INDEXED_FILES = 200_000
+
+
+def split_build_path(path: str) -> list[str]:
+    """Path components of a Windows or POSIX path, lower-cased, drive and empties dropped."""
+    p = path.replace("\\", "/")
+    parts = [c for c in p.split("/") if c and c != "."]
+    if parts and len(parts[0]) == 2 and parts[0][1] == ":":
+        parts = parts[1:]
+    return [c.lower() for c in parts]
+
+
+def unc_host(path: str) -> str | None:
+    """The host of a ``\\\\host\\share`` (or ``//host/share``) path, else None."""
+    p = path.replace("/", "\\")
+    if p.startswith("\\\\") and not p.startswith("\\\\?\\") and not p.startswith("\\\\.\\"):
+        host = p[2:].split("\\", 1)[0]
+        return host.lower() or None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    path: Path
+    how: str  # "sourceMap", "srcpath" or "suffix"
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class SourceMapper:
+    roots: list[Path]
+    source_map: list[tuple[str, Path]] = field(default_factory=list)
+    srcpath: list[str] = field(default_factory=list)
+    trusted_unc_hosts: frozenset[str] = frozenset()
+    _index: dict[str, list[tuple[str, ...]]] | None = None
+    _root_of: dict[tuple[str, ...], Path] = field(default_factory=dict)
+    truncated: bool = False
+
+    @staticmethod
+    def create(
+        roots: Iterable[str | Path],
+        source_map: Iterable[tuple[str, str]] = (),
+        srcpath: Iterable[str] = (),
+        trusted_unc_hosts: Iterable[str] = (),
+    ) -> SourceMapper:
+        return SourceMapper(
+            roots=[Path(r) for r in roots],
+            source_map=[(a, Path(b)) for a, b in source_map],
+            srcpath=[s for s in srcpath if s],
+            trusted_unc_hosts=frozenset(h.lower() for h in trusted_unc_hosts),
+        )
+
+    # -- policy
+
+    def allowed(self, path: Path) -> bool:
+        """True when ``path`` lies inside a workspace root or a configured folder."""
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            return False
+        for base in [*self.roots, *(dst for _, dst in self.source_map)]:
+            try:
+                if real.is_relative_to(base.resolve()):
+                    return True
+            except (OSError, RuntimeError):
+                continue
+        return False
+
+    def _refused(self, build_path: str) -> str | None:
+        host = unc_host(build_path)
+        if host is not None and host not in self.trusted_unc_hosts:
+            return f"network path on host '{host}' is not trusted (kdlens.trustedUncHosts)"
+        return None
+
+    # -- mapping
+
+    def map(self, build_path: str) -> Mapped | None:
+        """A local file for ``build_path``, or None."""
+        return self.explain(build_path)[0]
+
+    def explain(self, build_path: str) -> tuple[Mapped | None, str]:
+        """The local file (or None) and a sentence saying how, or why not."""
+        if not build_path.strip():
+            return None, "the log names no file"
+        refused = self._refused(build_path)
+        norm = build_path.replace("\\", "/").lower()
+        for prefix, dst in self.source_map:
+            p = prefix.replace("\\", "/").lower().rstrip("/")
+            if norm == p or norm.startswith(p + "/"):
+                rest = build_path.replace("\\", "/")[len(p) :].lstrip("/")
+                cand = dst / rest if rest else dst
+                if self._is_file(cand):
+                    return Mapped(cand, "sourceMap"), f"mapped by sourceMap '{prefix}'"
+        if refused and not self.source_map:
+            return None, refused
+        parts = split_build_path(build_path)
+        for sp in self.srcpath:
+            sp_parts = split_build_path(sp)
+            if sp_parts and parts[: len(sp_parts)] == sp_parts:
+                rel = parts[len(sp_parts) :]
+                for root in self.roots:
+                    hit = self._case_insensitive(root, rel)
+                    if hit is not None:
+                        return Mapped(hit, "srcpath"), f"found under the log's source path '{sp}'"
+        hit, note = self._suffix(parts)
+        if hit is not None:
+            return hit, note
+        if refused:
+            return None, refused
+        return None, note
+
+    def _is_file(self, p: Path) -> bool:
+        try:
+            return p.is_file() and self.allowed(p)
+        except OSError:
+            return False
+
+    def _case_insensitive(self, root: Path, rel: Sequence[str]) -> Path | None:
+        cur = root
+        for comp in rel:
+            try:
+                names = {n.lower(): n for n in os.listdir(cur)}
+            except OSError:
+                return None
+            real = names.get(comp)
+            if real is None:
+                return None
+            cur = cur / real
+        return cur if rel and self._is_file(cur) else None
+
+    # -- suffix matching
+
+    def _build_index(self) -> dict[str, list[tuple[str, ...]]]:
+        index: dict[str, list[tuple[str, ...]]] = {}
+        count = 0
+        for root in self.roots:
+            base = str(root)
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+                rel_dir = os.path.relpath(dirpath, base)
+                rel_parts = () if rel_dir == "." else tuple(Path(rel_dir).parts)
+                for name in filenames:
+                    if os.path.splitext(name)[1].lower() not in SOURCE_EXTENSIONS:
+                        continue
+                    key = (*rel_parts, name)
+                    index.setdefault(name.lower(), []).append(key)
+                    self._root_of[key] = root
+                    count += 1
+                    if count >= MAX_INDEXED_FILES:
+                        self.truncated = True
+                        return index
+        return index
+
+    def invalidate(self) -> None:
+        """Forget the file index (files were created, deleted or renamed)."""
+        self._index = None
+        self._root_of.clear()
+
+    def _suffix(self, parts: list[str]) -> tuple[Mapped | None, str]:
+        if not parts:
+            return None, "the path is empty"
+        if not self.roots:
+            return None, "no workspace folder to search"
+        if self._index is None:
+            self._index = self._build_index()
+        cands = self._index.get(parts[-1], [])
+        if not cands:
+            return None, f"no file named '{parts[-1]}' in the workspace"
+        best: list[tuple[int, tuple[str, ...]]] = []
+        for cand in cands:
+            lowered = [c.lower() for c in cand]
+            n = 0
+            while n < len(lowered) and n < len(parts) and lowered[-1 - n] == parts[-1 - n]:
+                n += 1
+            best.append((n, cand))
+        best.sort(key=lambda t: (-t[0], len(t[1]), t[1]))
+        score, cand = best[0]
+        ties = [c for s, c in best if s == score]
+        path = self._root_of[cand].joinpath(*cand)
+        if not self._is_file(path):
+            return None, f"'{path.name}' is outside the workspace"
+        note = f"matched {score} trailing path component{'s' if score != 1 else ''}"
+        if len(ties) > 1:
+            note += f"; {len(ties) - 1} other file(s) match as well"
+        return Mapped(path, "suffix", note if len(ties) > 1 else None), note
