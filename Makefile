@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+SARIF_SCHEMA := $(VENV)/share/sarif-schema-2.1.0.json
+
 .PHONY: venv demo test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -15,10 +17,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The official SARIF 2.1.0 schema, for the test that validates `kdlens check --format sarif`.
+# It ships inside an npm package; fetched once, never committed.
+$(SARIF_SCHEMA):
+	@mkdir -p $(VENV)/share/tmp
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd $(VENV)/share/tmp && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && \
+	   tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json && \
+	   mv package/lib/schemas/sarif-2.1.0-rtm.5.json ../sarif-schema-2.1.0.json) || \
+	  echo "note: could not fetch the SARIF schema; its test will be skipped"; \
+	else echo "note: npm not found; the SARIF schema test will be skipped"; fi
+	@rm -rf $(VENV)/share/tmp
+
 demo: venv
 	$(BIN)/kdlens check examples/mydriver-leak/kd-session.log --fail-on never
 
-test: venv
+test: venv $(SARIF_SCHEMA)
 	$(BIN)/python -m pytest -q
 
 lint: venv

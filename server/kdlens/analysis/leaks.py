@@ -72,11 +72,21 @@ class Leak:
         return "an unknown caller"
 
     @property
+    def function_label(self) -> str:
+        """``module!function`` of the call site (no offset), else the address."""
+        if self.call_site is not None and self.call_site.function:
+            return self.call_site.qualified
+        return self.call_site_label
+
+    @property
     def group_key(self) -> str:
-        if self.call_site is not None:
-            key = symbol_key(self.call_site)
+        """Leaks group by allocating function: ``module!function``, case-folded."""
+        if self.call_site is not None and self.call_site.function:
+            key = symbol_key(
+                SymbolRef(self.call_site.text, self.call_site.range, self.call_site.module, self.call_site.function)
+            )
             if key:
-                return key
+                return key.rsplit("+", 1)[0]
         if self.call_site_address is not None:
             return f"0x{self.call_site_address:x}"
         return "?"
@@ -84,12 +94,22 @@ class Leak:
 
 @dataclass(slots=True)
 class CallSiteGroup:
-    """Leaks that share one allocating call site."""
+    """Leaks allocated by one function (each leak keeps its own line)."""
 
     key: str
     label: str
     leaks: list[Leak] = field(default_factory=list)
-    source: SourceLocation | None = None
+
+    @property
+    def sources(self) -> list[SourceLocation]:
+        """The distinct source lines of the group's leaks, in order of first appearance."""
+        out: list[SourceLocation] = []
+        for leak in self.leaks:
+            if leak.source is not None and all(
+                (s.path, s.line) != (leak.source.path, leak.source.line) for s in out
+            ):
+                out.append(leak.source)
+        return out
 
     @property
     def count(self) -> int:
@@ -214,8 +234,6 @@ def group_by_call_site(leaks: Sequence[Leak]) -> list[CallSiteGroup]:
         seen.add(leak.address)
         g = groups.get(leak.group_key)
         if g is None:
-            g = groups[leak.group_key] = CallSiteGroup(leak.group_key, leak.call_site_label)
+            g = groups[leak.group_key] = CallSiteGroup(leak.group_key, leak.function_label)
         g.leaks.append(leak)
-        if g.source is None:
-            g.source = leak.source
     return sorted(groups.values(), key=lambda g: (-g.bytes, -g.count, g.label))

@@ -100,12 +100,11 @@ def write_text(results: Sequence[FileResult]) -> str:
                 f"{_plural(len(a.groups), 'call site')}:"
             )
             for g in a.groups:
-                where = ""
-                if g.source is not None:
-                    local = r.mapped_sources.get(g.source.path)
-                    where = f"  {local}:{g.source.line}" if local else f"  {g.source.path}:{g.source.line}"
                 tags = ", ".join(sorted({leak.tag for leak in g.leaks}))
-                lines.append(f"  {g.count:>4} x  {size_text(g.bytes):<26} {g.label}  [{tags}]{where}")
+                lines.append(f"  {g.count:>4} x  {size_text(g.bytes):<24} {g.label}  tags: {tags}")
+                for src in g.sources:
+                    local = r.mapped_sources.get(src.path)
+                    lines.append(f"          at {local or src.path}:{src.line}")
             lines.append("")
     counts = _count(results)
     files = len(results)
