@@ -57,14 +57,31 @@ class Mapped:
 
 
 @dataclass(slots=True)
+class FileIndex:
+    """Source files of the workspace by lower-cased file name; shared between mappers."""
+
+    by_name: dict[str, list[tuple[str, ...]]] | None = None
+    root_of: dict[tuple[str, ...], Path] = field(default_factory=dict)
+    truncated: bool = False
+
+
+@dataclass(slots=True)
 class SourceMapper:
     roots: list[Path]
     source_map: list[tuple[str, Path]] = field(default_factory=list)
     srcpath: list[str] = field(default_factory=list)
     trusted_unc_hosts: frozenset[str] = frozenset()
-    _index: dict[str, list[tuple[str, ...]]] | None = None
-    _root_of: dict[tuple[str, ...], Path] = field(default_factory=dict)
-    truncated: bool = False
+    files: FileIndex = field(default_factory=FileIndex)
+
+    def with_srcpath(self, srcpath: Iterable[str]) -> SourceMapper:
+        """The same mapper (sharing its file index) with the source path of another log."""
+        return SourceMapper(
+            roots=self.roots,
+            source_map=self.source_map,
+            srcpath=[s for s in srcpath if s],
+            trusted_unc_hosts=self.trusted_unc_hosts,
+            files=self.files,
+        )
 
     @staticmethod
     def create(
@@ -162,6 +179,7 @@ class SourceMapper:
 
     def _build_index(self) -> dict[str, list[tuple[str, ...]]]:
         index: dict[str, list[tuple[str, ...]]] = {}
+        self.files.root_of.clear()
         count = 0
         for root in self.roots:
             base = str(root)
@@ -174,26 +192,26 @@ class SourceMapper:
                         continue
                     key = (*rel_parts, name)
                     index.setdefault(name.lower(), []).append(key)
-                    self._root_of[key] = root
+                    self.files.root_of[key] = root
                     count += 1
                     if count >= MAX_INDEXED_FILES:
-                        self.truncated = True
+                        self.files.truncated = True
                         return index
         return index
 
     def invalidate(self) -> None:
         """Forget the file index (files were created, deleted or renamed)."""
-        self._index = None
-        self._root_of.clear()
+        self.files.by_name = None
+        self.files.root_of.clear()
 
     def _suffix(self, parts: list[str]) -> tuple[Mapped | None, str]:
         if not parts:
             return None, "the path is empty"
         if not self.roots:
             return None, "no workspace folder to search"
-        if self._index is None:
-            self._index = self._build_index()
-        cands = self._index.get(parts[-1], [])
+        if self.files.by_name is None:
+            self.files.by_name = self._build_index()
+        cands = self.files.by_name.get(parts[-1], [])
         if not cands:
             return None, f"no file named '{parts[-1]}' in the workspace"
         best: list[tuple[int, tuple[str, ...]]] = []
@@ -206,7 +224,7 @@ class SourceMapper:
         best.sort(key=lambda t: (-t[0], len(t[1]), t[1]))
         score, cand = best[0]
         ties = [c for s, c in best if s == score]
-        path = self._root_of[cand].joinpath(*cand)
+        path = self.files.root_of[cand].joinpath(*cand)
         if not self._is_file(path):
             return None, f"'{path.name}' is outside the workspace"
         note = f"matched {score} trailing path component{'s' if score != 1 else ''}"

@@ -1,4 +1,4 @@
-"""The ``kdlens`` command line.
+"""The ``kdlens`` command line: ``check`` and ``serve``.
 
 Exit codes of ``check``: 0 when no finding reaches ``--fail-on``, 1 when one
 does, 2 for usage and I/O errors (one line on stderr saying which).
@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--fail-on", choices=tuple(_FAIL_ON), default="warning")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead")
     return parser
 
 
@@ -193,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args, sys.stdout, sys.stderr, sys.stdin)
+        if args.command == "serve":
+            from ..lsp.server import serve
+
+            return serve(tcp=args.tcp)
     except UsageError as exc:
         sys.stderr.write(f"kdlens: {exc}\n")
         return 2

@@ -1,0 +1,297 @@
+"""What is at a position: the meaningful tokens of a session, by line.
+
+Hover, go to definition, references and inlay hints all start from "what did
+the user point at". This index answers that from the model alone (no
+re-parsing): every address, size, tag, symbol, source annotation, bug check
+code, argument and verifier flag the parsers read, with the record it
+belongs to. Tokens the model does not hold (a hex number in free text) are
+found by ``word_at`` as a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .analysis import Analysis
+from .analysis.leaks import Leak
+from .model import (
+    BugCheck,
+    BugCheckArg,
+    Frame,
+    LnResult,
+    ModuleInfo,
+    Num,
+    PoolAllocation,
+    PoolLogRecord,
+    Position,
+    Range,
+    Session,
+    SourceRef,
+    Stack,
+    StackKind,
+    SymbolRef,
+    VerifiedDriver,
+    VerifierFlag,
+    VerifierFlags,
+)
+from .numbers import canonical_address
+
+
+class Kind(str, Enum):
+    ADDRESS = "address"
+    SIZE = "size"
+    COUNT = "count"
+    TAG = "tag"
+    SYMBOL = "symbol"
+    SOURCE = "source"
+    BUGCHECK = "bugcheck"
+    ARG = "arg"
+    FLAG = "flag"
+    MASK = "mask"
+    MODULE = "module"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    range: Range
+    kind: Kind
+    #: int (address, size, count), str (tag, module), SymbolRef, SourceRef,
+    #: BugCheck, BugCheckArg, VerifierFlag or VerifierFlags.
+    value: object
+    #: The record the token belongs to (Leak, PoolLogRecord, Frame, LnResult...).
+    owner: object | None = None
+    #: An absolute code address that goes with a symbol token, when known.
+    address: int | None = None
+    #: True for return addresses (caller columns, RetAddr): look up at address - 1.
+    return_address: bool = False
+    #: The bug check an ARG token belongs to.
+    bugcheck: BugCheck | None = None
+
+
+@dataclass(slots=True)
+class TokenIndex:
+    by_line: dict[int, list[Token]] = field(default_factory=dict)
+    _starts: dict[int, list[int]] = field(default_factory=dict)
+
+    def add(self, token: Token) -> None:
+        self.by_line.setdefault(token.range.start.line, []).append(token)
+
+    def freeze(self) -> None:
+        for line, toks in self.by_line.items():
+            toks.sort(key=lambda t: (t.range.start.character, -t.range.end.character))
+            self._starts[line] = [t.range.start.character for t in toks]
+
+    def at(self, pos: Position) -> Token | None:
+        """The narrowest token containing ``pos`` (end inclusive, so a cursor after a word counts)."""
+        toks = self.by_line.get(pos.line)
+        if not toks:
+            return None
+        starts = self._starts.get(pos.line)
+        hi = bisect_right(starts, pos.character) if starts is not None else len(toks)
+        best: Token | None = None
+        for t in toks[:hi]:
+            r = t.range
+            if r.start.line == r.end.line and r.start.character <= pos.character <= r.end.character:
+                if best is None or (r.end.character - r.start.character) < (
+                    best.range.end.character - best.range.start.character
+                ):
+                    best = t
+        return best
+
+    def on_line(self, line: int) -> list[Token]:
+        return self.by_line.get(line, [])
+
+    def __iter__(self) -> Iterator[Token]:
+        for line in sorted(self.by_line):
+            yield from self.by_line[line]
+
+
+def build_index(analysis: Analysis) -> TokenIndex:
+    """Every token of ``analysis.session`` with the leak or record it belongs to."""
+    idx = TokenIndex()
+    session = analysis.session
+    leak_of: dict[int, Leak] = {id(leak.allocation): leak for leak in analysis.leaks}
+    _bugchecks(idx, session)
+    _verifier(idx, session, leak_of)
+    _pool_log(idx, session)
+    for stack in session.stacks:
+        _stack(idx, stack)
+    for bc in session.bugchecks:
+        if bc.stack is not None:
+            _stack(idx, bc.stack)
+    for ln in session.ln_results:
+        _ln(idx, ln)
+    for m in session.modules:
+        _module(idx, m)
+    for b in session.pool_blocks:
+        idx.add(Token(b.address.range, Kind.ADDRESS, canonical_address(b.address.value), b))
+        idx.add(Token(b.size.range, Kind.SIZE, b.size.value, b))
+        idx.add(Token(b.tag_range, Kind.TAG, b.tag, b))
+    for u in session.pool_usage:
+        idx.add(Token(u.tag_range, Kind.TAG, u.tag, u))
+    for rec in session.umdh:
+        if rec.stack is not None:
+            _stack(idx, rec.stack)
+    idx.freeze()
+    return idx
+
+
+def _num(idx: TokenIndex, n: Num | None, kind: Kind, owner: object, **kw: object) -> None:
+    if n is None:
+        return
+    value = canonical_address(n.value) if kind is Kind.ADDRESS else n.value
+    idx.add(Token(n.range, kind, value, owner, **kw))  # type: ignore[arg-type]
+
+
+def _bugchecks(idx: TokenIndex, session: Session) -> None:
+    for bc in session.bugchecks:
+        idx.add(Token(bc.code_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
+        if bc.name_range is not None:
+            idx.add(Token(bc.name_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
+        for arg in bc.args:
+            _arg(idx, bc, arg)
+        if bc.symbol is not None:
+            idx.add(Token(bc.symbol.range, Kind.SYMBOL, bc.symbol, bc))
+
+
+def _arg(idx: TokenIndex, bc: BugCheck, arg: BugCheckArg) -> None:
+    idx.add(Token(arg.label_range, Kind.ARG, arg, bc, bugcheck=bc))
+    idx.add(Token(arg.value.range, Kind.ARG, arg, bc, bugcheck=bc))
+    d = arg.description_range
+    if d is not None and d.start.line == d.end.line:
+        idx.add(Token(d, Kind.ARG, arg, bc, bugcheck=bc))
+
+
+def _flags(idx: TokenIndex, flags: VerifierFlags) -> None:
+    if flags.level is not None:
+        idx.add(Token(flags.level.range, Kind.MASK, flags, flags))
+    for f in flags.flags:
+        idx.add(Token(f.range, Kind.FLAG, f, flags))
+
+
+def _verifier(idx: TokenIndex, session: Session, leak_of: dict[int, Leak]) -> None:
+    for rep in session.verifier_reports:
+        if rep.flags is not None:
+            _flags(idx, rep.flags)
+        for st in rep.stats:
+            _num(idx, st.value, Kind.COUNT, st)
+            _num(idx, st.bytes, Kind.SIZE, st)
+        for drv in rep.drivers:
+            _driver(idx, drv, leak_of)
+
+
+def _driver(idx: TokenIndex, drv: VerifiedDriver, leak_of: dict[int, Leak]) -> None:
+    idx.add(Token(drv.name_range, Kind.MODULE, drv.name, drv))
+    _num(idx, drv.entry, Kind.ADDRESS, drv)
+    _num(idx, drv.nonpaged_bytes, Kind.SIZE, drv)
+    _num(idx, drv.paged_bytes, Kind.SIZE, drv)
+    for ps in drv.stats:
+        kind = Kind.SIZE if "bytes" in ps.name.lower() else Kind.COUNT
+        _num(idx, ps.nonpaged, kind, ps)
+        _num(idx, ps.paged, kind, ps)
+    if drv.allocations is None:
+        return
+    for row in drv.allocations.rows:
+        owner: PoolAllocation | Leak = leak_of.get(id(row), row)
+        _num(idx, row.address, Kind.ADDRESS, owner)
+        _num(idx, row.size, Kind.SIZE, owner)
+        idx.add(Token(row.tag_range, Kind.TAG, row.tag, owner))
+        caller = canonical_address(row.caller.value) if row.caller is not None else None
+        _num(idx, row.caller, Kind.ADDRESS, owner, return_address=True)
+        if row.caller_symbol is not None:
+            idx.add(
+                Token(
+                    row.caller_symbol.range,
+                    Kind.SYMBOL,
+                    row.caller_symbol,
+                    owner,
+                    address=caller,
+                    return_address=True,
+                )
+            )
+
+
+def _pool_log(idx: TokenIndex, session: Session) -> None:
+    for rec in session.pool_log:
+        _num(idx, rec.address, Kind.ADDRESS, rec)
+        _num(idx, rec.size, Kind.SIZE, rec)
+        _num(idx, rec.thread, Kind.ADDRESS, rec)
+        _stack(idx, rec.stack, rec)
+
+
+def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) -> None:
+    frames = stack.frames
+    log_like = stack.kind in (StackKind.POOL_LOG, StackKind.TRACE)
+    for i, fr in enumerate(frames):
+        own: object = owner if owner is not None else fr
+        # In a log frame the address column is the code location; it is a return
+        # address for every frame but the first. In k-style stacks a frame's
+        # code location is the RetAddr printed on the row above it.
+        here: int | None = None
+        ret = i > 0
+        if log_like and fr.address is not None:
+            here = canonical_address(fr.address.value)
+        elif i > 0 and not fr.inline and frames[i - 1].return_address is not None:
+            prev = frames[i - 1].return_address
+            here = canonical_address(prev.value) if prev is not None else None
+        _num(idx, fr.frame_pointer, Kind.ADDRESS, fr)
+        _num(idx, fr.return_address, Kind.ADDRESS, fr, return_address=True)
+        for a in fr.args:
+            _num(idx, a, Kind.ADDRESS, fr)
+        if fr.address is not None:
+            _num(idx, fr.address, Kind.ADDRESS, own, return_address=ret if log_like else False)
+        if fr.symbol is not None:
+            idx.add(Token(fr.symbol.range, Kind.SYMBOL, fr.symbol, own, address=here, return_address=ret))
+        if fr.source is not None:
+            idx.add(Token(fr.source.range, Kind.SOURCE, fr.source, fr))
+
+
+def _ln(idx: TokenIndex, ln: LnResult) -> None:
+    q = canonical_address(ln.query.value) if ln.query is not None else None
+    _num(idx, ln.query, Kind.ADDRESS, ln)
+    if ln.source is not None:
+        idx.add(Token(ln.source.range, Kind.SOURCE, ln.source, ln))
+    for part in (ln.before, ln.after, *ln.exact):
+        if part is None:
+            continue
+        _num(idx, part.address, Kind.ADDRESS, ln)
+        addr = q if part is ln.before else None
+        idx.add(Token(part.symbol.range, Kind.SYMBOL, part.symbol, ln, address=addr))
+
+
+def _module(idx: TokenIndex, m: ModuleInfo) -> None:
+    idx.add(Token(m.name_range, Kind.MODULE, m.name, m))
+    _num(idx, m.start, Kind.ADDRESS, m)
+    _num(idx, m.end, Kind.ADDRESS, m)
+
+
+# --------------------------------------------------------------------------- free-text fallback
+
+_WORD = re.compile(r"(?:0x)?[0-9a-fA-F]{1,8}`[0-9a-fA-F]{8}|(?:0x)?[0-9a-fA-F]+|[A-Za-z_][A-Za-z0-9_]*")
+
+
+def word_at(line_text: str, character: int) -> tuple[str, int, int] | None:
+    """The hex number or identifier under ``character`` in ``line_text``."""
+    for m in _WORD.finditer(line_text):
+        if m.start() <= character <= m.end():
+            return m.group(0), m.start(), m.end()
+        if m.start() > character:
+            break
+    return None
+
+
+__all__ = [
+    "Frame",
+    "Kind",
+    "SourceRef",
+    "SymbolRef",
+    "Token",
+    "TokenIndex",
+    "VerifierFlag",
+    "build_index",
+    "word_at",
+]

@@ -1,0 +1,102 @@
+"""The core's diagnostics on the log, and each leak on the source line that allocated it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as lsp
+
+from ...analysis import Diagnostic, Severity
+from ...analysis.findings import size_text
+from ..state import Snapshot
+
+if TYPE_CHECKING:
+    from ..server import KdlensServer
+
+_SEVERITY = {
+    Severity.ERROR: lsp.DiagnosticSeverity.Error,
+    Severity.WARNING: lsp.DiagnosticSeverity.Warning,
+    Severity.INFORMATION: lsp.DiagnosticSeverity.Information,
+    Severity.HINT: lsp.DiagnosticSeverity.Hint,
+}
+
+
+def to_lsp(ls: KdlensServer, snap: Snapshot, d: Diagnostic) -> lsp.Diagnostic:
+    cols = ls.columns(snap)
+    related = [
+        lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri=rel.path or snap.uri, range=cols.range(rel.range)),
+            message=rel.message,
+        )
+        for rel in d.related
+    ]
+    return lsp.Diagnostic(
+        range=cols.range(d.range),
+        severity=_SEVERITY[d.severity],
+        code=d.code,
+        source=d.source,
+        message=d.message,
+        code_description=lsp.CodeDescription(href=d.doc_url) if d.doc_url else None,
+        related_information=related or None,
+        data=d.data or None,
+    )
+
+
+def log_diagnostics(ls: KdlensServer, snap: Snapshot) -> list[lsp.Diagnostic]:
+    return [to_lsp(ls, snap, d) for d in snap.analysis.diagnostics]
+
+
+def _line_extent(path: Path, line: int) -> tuple[int, int] | None:
+    """First non-blank column and length of 0-based ``line`` of a source file."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            for i, text in enumerate(fh):
+                if i == line:
+                    text = text.rstrip("\r\n")
+                    return len(text) - len(text.lstrip()), len(text)
+    except OSError:
+        return None
+    return None
+
+
+def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.Diagnostic]]:
+    """Leaks published on the allocating line of each workspace source file."""
+    log_path = snap.uri.rsplit("/", 1)[-1]
+    cols = ls.columns(snap)
+    out: dict[str, list[lsp.Diagnostic]] = {}
+    for leak in snap.analysis.leaks:
+        if leak.source is None:
+            continue
+        local, _why = snap.local_source(leak.source.path)
+        if local is None:
+            continue
+        line = leak.source.line - 1
+        extent = _line_extent(local, line)
+        if extent is None:
+            continue
+        start, end = extent
+        row = leak.allocation.range
+        uri = local.resolve().as_uri()
+        out.setdefault(uri, []).append(
+            lsp.Diagnostic(
+                range=lsp.Range(
+                    start=lsp.Position(line=line, character=start),
+                    end=lsp.Position(line=line, character=end),
+                ),
+                severity=lsp.DiagnosticSeverity.Warning,
+                code="leaked-allocation",
+                source="kdlens",
+                message=(
+                    f"leaked {size_text(leak.size)}, tag '{leak.tag}', "
+                    f"see {log_path}:{row.start.line + 1}"
+                ),
+                related_information=[
+                    lsp.DiagnosticRelatedInformation(
+                        location=lsp.Location(uri=snap.uri, range=cols.range(row)),
+                        message=f"Pool Allocations row of {leak.driver.name}",
+                    )
+                ],
+            )
+        )
+    return out
