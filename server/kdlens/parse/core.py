@@ -120,10 +120,15 @@ class Registry:
     _combined: Pattern[str] | None = None
 
     def combined(self) -> Pattern[str]:
-        """One pattern with a named group per block parser (``b0``, ``b1``...)."""
+        """One pattern with a named group per block parser (``b0``, ``b1``...).
+
+        The shared ``^`` and the look-ahead for a non-blank line are hoisted
+        out of the alternation so the engine rejects most positions with one
+        test instead of one per trigger.
+        """
         if self._combined is None:
             parts = [f"(?P<b{i}>{p.trigger.pattern})" for i, p in enumerate(self.blocks)]
-            self._combined = re.compile("|".join(parts), re.MULTILINE)
+            self._combined = re.compile(r"^(?=[ \t]*\S)(?:" + "|".join(parts) + ")", re.MULTILINE)
         return self._combined
 
 

@@ -26,9 +26,9 @@ def scan(doc: Document) -> Session:
 
     combined = REGISTRY.combined()
     blocks = REGISTRY.blocks
-    matches = combined.finditer(text)
-    pending = next(matches, None)
-    pending_line = index.line_of(pending.start()) if pending else -1
+    starts = index.starts
+    n_lines = len(doc.lines)
+    text_len = len(text)
 
     for start, end, cmd in regions:
         pos = start
@@ -39,15 +39,19 @@ def scan(doc: Document) -> Session:
                     if nxt is not None and nxt > pos:
                         pos = min(nxt, end)
                     break
-        while pending is not None and pending_line < end:
-            line = pending_line
-            m = pending
-            pending = next(matches, None)
-            pending_line = index.line_of(pending.start()) if pending else -1
-            if line < pos:
-                continue
+        end_offset = starts[end] if end < n_lines else text_len
+        # Search from the first unconsumed line each time: lines a parser has
+        # read are never scanned again, so a huge block costs one pass.
+        while pos < end:
+            m = combined.search(text, starts[pos], end_offset)
+            if m is None:
+                break
+            line = index.line_of(m.start())
+            if line < pos:  # pragma: no cover - search starts at a line start
+                line = pos
             first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
             order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
+            consumed = False
             for i in order:
                 bp = blocks[i]
                 if i != first_choice and not bp.trigger.match(doc.lines[line]):
@@ -55,7 +59,10 @@ def scan(doc: Document) -> Session:
                 nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session), session, bp.name)
                 if nxt is not None and nxt > line:
                     pos = min(nxt, end)
+                    consumed = True
                     break
+            if not consumed:
+                pos = line + 1
     return session
 
 
