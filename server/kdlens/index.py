@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -73,20 +73,64 @@ class Token:
 
 
 @dataclass(slots=True)
+class _Lazy:
+    first: int
+    last: int  # inclusive
+    fill: Callable[[TokenIndex], None]
+    done: bool = False
+
+
+@dataclass(slots=True)
 class TokenIndex:
+    """Tokens by line. Big regions (``!verifier 0x80`` dumps) are indexed on first touch."""
+
     by_line: dict[int, list[Token]] = field(default_factory=dict)
     _starts: dict[int, list[int]] = field(default_factory=dict)
+    _lazy: list[_Lazy] = field(default_factory=list)
+    _lazy_firsts: list[int] = field(default_factory=list)
 
     def add(self, token: Token) -> None:
         self.by_line.setdefault(token.range.start.line, []).append(token)
 
+    def add_lazy(self, first: int, last: int, fill: Callable[[TokenIndex], None]) -> None:
+        """Index lines ``first``..``last`` only when one of them is asked for."""
+        self._lazy.append(_Lazy(first, last, fill))
+
     def freeze(self) -> None:
-        for line, toks in self.by_line.items():
-            toks.sort(key=lambda t: (t.range.start.character, -t.range.end.character))
-            self._starts[line] = [t.range.start.character for t in toks]
+        for line in self.by_line:
+            self._sort(line)
+        self._lazy.sort(key=lambda z: z.first)
+        self._lazy_firsts = [z.first for z in self._lazy]
+
+    def _sort(self, line: int) -> None:
+        toks = self.by_line[line]
+        toks.sort(key=lambda t: (t.range.start.character, -t.range.end.character))
+        self._starts[line] = [t.range.start.character for t in toks]
+
+    def _materialize(self, z: _Lazy) -> None:
+        if z.done:
+            return
+        z.done = True
+        before = {ln: len(self.by_line.get(ln, ())) for ln in range(z.first, z.last + 1)}
+        z.fill(self)
+        for ln in range(z.first, z.last + 1):
+            if ln in self.by_line and len(self.by_line[ln]) != before.get(ln, 0):
+                self._sort(ln)
+
+    def _ensure(self, line: int) -> None:
+        if not self._lazy:
+            return
+        i = bisect_right(self._lazy_firsts, line) - 1
+        if i >= 0 and self._lazy[i].first <= line <= self._lazy[i].last:
+            self._materialize(self._lazy[i])
+
+    def materialize_all(self) -> None:
+        for z in self._lazy:
+            self._materialize(z)
 
     def at(self, pos: Position) -> Token | None:
         """The narrowest token containing ``pos`` (end inclusive, so a cursor after a word counts)."""
+        self._ensure(pos.line)
         toks = self.by_line.get(pos.line)
         if not toks:
             return None
@@ -103,9 +147,23 @@ class TokenIndex:
         return best
 
     def on_line(self, line: int) -> list[Token]:
+        self._ensure(line)
         return self.by_line.get(line, [])
 
+    def in_lines(self, first: int, last: int) -> Iterator[Token]:
+        """Tokens starting on lines ``first``..``last`` (materialising lazy regions there)."""
+        if self._lazy:
+            lo = max(bisect_right(self._lazy_firsts, first) - 1, 0)
+            for z in self._lazy[lo:]:
+                if z.first > last:
+                    break
+                if z.last >= first:
+                    self._materialize(z)
+        for line in range(first, last + 1):
+            yield from self.by_line.get(line, ())
+
     def __iter__(self) -> Iterator[Token]:
+        self.materialize_all()
         for line in sorted(self.by_line):
             yield from self.by_line[line]
 
@@ -220,7 +278,11 @@ def _pool_log(idx: TokenIndex, session: Session) -> None:
         _num(idx, rec.address, Kind.ADDRESS, rec)
         _num(idx, rec.size, Kind.SIZE, rec)
         _num(idx, rec.thread, Kind.ADDRESS, rec)
-        _stack(idx, rec.stack, rec)
+        # frames are read (and indexed) when one of the record's lines is touched
+        first = rec.header_range.start.line + 1
+        last = rec.range.end.line
+        if last >= first:
+            idx.add_lazy(first, last, lambda ix, r=rec: _stack(ix, r.stack, r))
 
 
 def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) -> None:
@@ -271,7 +333,8 @@ def _module(idx: TokenIndex, m: ModuleInfo) -> None:
 
 # --------------------------------------------------------------------------- free-text fallback
 
-_WORD = re.compile(r"(?:0x)?[0-9a-fA-F]{1,8}`[0-9a-fA-F]{8}|(?:0x)?[0-9a-fA-F]+|[A-Za-z_][A-Za-z0-9_]*")
+#: A whole word: identifiers, hex numbers (``0x`` and the x64 backtick included).
+_WORD = re.compile(r"[0-9A-Za-z_]+(?:`[0-9A-Fa-f]{8}(?![0-9A-Za-z_]))?")
 
 
 def word_at(line_text: str, character: int) -> tuple[str, int, int] | None:

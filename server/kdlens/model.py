@@ -1,7 +1,9 @@
 """The typed model of a debugger session log.
 
-Everything the parser recognises becomes one of these immutable-by-convention
-records, each carrying the exact range it was read from. Positions are
+Everything the parser recognises becomes one of these records, each
+carrying the exact range it was read from. They are immutable by convention,
+not frozen: a frozen dataclass costs three times as much to build, and a log
+holds millions of them. Positions are
 0-based lines and 0-based character offsets (Unicode code points) into the
 text as the editor holds it, so every later layer (analysis, LSP, CLI) can
 point back at the evidence without re-reading the text.
@@ -13,13 +15,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(slots=True, order=True, unsafe_hash=True)
 class Position:
     line: int
     character: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Range:
     start: Position
     end: Position
@@ -48,7 +50,7 @@ class Range:
         return self.end.line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Num:
     """A number as printed: its value, its spelling and where it is."""
 
@@ -57,7 +59,7 @@ class Num:
     range: Range
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SymbolRef:
     """``module!function+0xoff`` (any of its spellings) as printed."""
 
@@ -83,7 +85,7 @@ class SymbolRef:
         return base
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceRef:
     """A source location printed by the debugger: ``[path @ line]`` or ``path(line)``."""
 
@@ -104,7 +106,7 @@ class PromptKind(str, Enum):
     USER = "user"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Prompt:
     text: str
     kind: PromptKind
@@ -114,7 +116,7 @@ class Prompt:
     thread: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Command:
     """A command echo (prompt + command text) and the lines of its output."""
 
@@ -154,7 +156,7 @@ class BugCheckSource(str, Enum):
     ARGUMENTS = "arguments"  # an Arguments: block seen alone
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BugCheckArg:
     index: int  # 1..4
     value: Num
@@ -164,7 +166,7 @@ class BugCheckArg:
     description_range: Range | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class AnalyzeField:
     """A ``KEY:  value`` field of ``!analyze -v`` (value may span lines)."""
 
@@ -209,7 +211,7 @@ class BugCheck:
 # --------------------------------------------------------------------------- stacks
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Frame:
     range: Range
     number: int | None = None
@@ -243,7 +245,7 @@ class Stack:
 # --------------------------------------------------------------------------- verifier
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class VerifierFlag:
     bit: int  # the mask value, 0 for Automatic Checks
     name: str
@@ -262,7 +264,7 @@ class VerifierFlags:
     flags: list[VerifierFlag] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class VerifierStat:
     """A statistic line: ``Trims 0x0`` or ``Current paged pool allocations 0x1a for 00000950 bytes``."""
 
@@ -272,7 +274,7 @@ class VerifierStat:
     bytes: Num | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PoolStat:
     """``Current Pool Allocations: ( 0x3 / 0x0 )`` — nonpaged and paged."""
 
@@ -288,7 +290,7 @@ class PoolStat:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PoolAllocation:
     """One row of a ``Pool Allocations`` table."""
 
@@ -375,7 +377,7 @@ class PoolLogRecord:
 # --------------------------------------------------------------------------- symbols and modules
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LnSymbol:
     address: Num
     symbol: SymbolRef
@@ -425,7 +427,7 @@ class ModuleInfo:
 # --------------------------------------------------------------------------- pool commands
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PoolBlock:
     """A ``!pool`` / ``!poolfind`` block line."""
 
@@ -445,7 +447,7 @@ class PoolBlock:
     data: Num | None = None  # special pool layout: ``data: <user address>``
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PoolUsage:
     """A ``!poolused`` row (numbers are decimal)."""
 
@@ -482,7 +484,7 @@ class UmdhRecord:
 # --------------------------------------------------------------------------- settings read from the log
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PathSetting:
     """``Symbol search path is: ...`` / ``Source search path is: ...``."""
 

@@ -110,7 +110,12 @@ class Evidence:
 
 
 def gather(session: Session) -> Evidence:
-    """Index every address/symbol/source fact of ``session``."""
+    """Index the address/symbol/source facts of ``session``.
+
+    ``!verifier 0x80`` dumps can hold a million frame lines; their frames are
+    read lazily, so only the records that explain a leak are added (by
+    ``add_stack`` from the leak analysis), not the whole dump.
+    """
     ev = Evidence(modules=list(session.modules))
     for ln in session.ln_results:
         _add_ln(ev, ln)
@@ -119,8 +124,6 @@ def gather(session: Session) -> Evidence:
     for bc in session.bugchecks:
         if bc.stack is not None:
             _add_stack(ev, bc.stack)
-    for rec in session.pool_log:
-        _add_stack(ev, rec.stack)
     for driver in session.drivers:
         table = driver.allocations
         if table is None:
@@ -129,6 +132,11 @@ def gather(session: Session) -> Evidence:
             if row.caller is not None and row.caller_symbol is not None and row.caller_symbol.offset:
                 ev.address_symbol.setdefault(canonical_address(row.caller.value), row.caller_symbol)
     return ev
+
+
+def add_stack(ev: Evidence, stack: Stack) -> None:
+    """Add one more stack's facts (a pool-log record that explains a leak)."""
+    _add_stack(ev, stack)
 
 
 def _add_ln(ev: Evidence, ln: LnResult) -> None:

@@ -27,7 +27,7 @@ from ..model import (
 )
 from ..numbers import canonical_address, normalize_module
 from .bugchecks import BugCheckCase
-from .evidence import Evidence, SourceLocation, symbol_key
+from .evidence import Evidence, SourceLocation, add_stack, symbol_key
 from .resolve import Resolver
 from .settings import AnalysisSettings
 
@@ -191,6 +191,8 @@ def _link(
     allocs = [r for r in leak.history if r.op is PoolOp.ALLOCATE]
     unknown = [r for r in leak.history if r.op is PoolOp.UNKNOWN]
     leak.record = allocs[0] if allocs else (unknown[0] if unknown else None)
+    if leak.record is not None:
+        add_stack(evidence, leak.record.stack)
 
     caller = canonical_address(row.caller.value) if row.caller is not None else None
     if caller is not None:

@@ -51,6 +51,8 @@ class KdlensServer(LanguageServer):
         #: log uri -> source file uri -> diagnostics published there for that log
         self.source_diagnostics: dict[str, dict[str, list[lsp.Diagnostic]]] = {}
         self.debounce = DEBOUNCE_SECONDS
+        self.initialization_options: Any = None
+        self.client_name: str | None = None
 
     # -- helpers used by the features
 
@@ -90,12 +92,9 @@ class KdlensServer(LanguageServer):
         """The newest analysis of ``uri``, waiting for one in progress."""
         task = self.pending.get(uri)
         if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), REQUEST_WAIT_SECONDS)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
-            except Exception:
-                pass
+            # asyncio.wait neither raises for the analysis task's own failure or
+            # cancellation nor cancels it; a cancelled request still raises here.
+            await asyncio.wait({task}, timeout=REQUEST_WAIT_SECONDS)
         snap = self.snapshots.get(uri)
         if snap is None and uri in self.pending:
             return None

@@ -10,12 +10,15 @@ from ..server import KdlensServer, is_log
 
 
 def register(server: KdlensServer) -> None:
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: KdlensServer, params: lsp.InitializeParams) -> None:
+        # pygls answers initialize itself; this only keeps what the client sent.
+        ls.initialization_options = params.initialization_options
+        ls.client_name = params.client_info.name if params.client_info else None
+
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: KdlensServer, params: lsp.InitializedParams) -> None:
-        opts: Any = ls.protocol.initialization_options if hasattr(ls.protocol, "initialization_options") else None
-        if opts is None:
-            init = getattr(ls.protocol, "_initialize_params", None)
-            opts = getattr(init, "initialization_options", None)
+        opts: Any = ls.initialization_options
         ls.apply_settings(opts or {})
         await ls.pull_configuration()
         ls.reanalyse_all()

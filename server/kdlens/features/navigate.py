@@ -1,0 +1,267 @@
+"""Go to definition and find references.
+
+Definition goes from a caller address, a frame's return address or a
+``Module!Function+0xNN`` to the source line, through the resolver chain
+(the log's ``ln`` output, ``[file @ line]`` annotations, then symbol
+files), and from the build path to a workspace file. A pool tag goes to its
+literal in the workspace's C sources (``mdrv`` is written ``'vrdm'``).
+
+References find every spelling of the same address (``0x982a8fe0``,
+``982a8fe0``, ``fffff807`1b2c1014``), of a tag, or of a symbol.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..analysis import Analysis
+from ..analysis.evidence import SourceLocation
+from ..analysis.leaks import Leak
+from ..index import Kind, Token, TokenIndex, word_at
+from ..model import Frame, LnResult, PoolAllocation, Position, Range, SourceRef, SymbolRef
+from ..numbers import canonical_address, normalize_module, parse_hex
+from ..sources import SOURCE_EXTENSIONS, SourceMapper
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place in a local file (0-based line and columns)."""
+
+    path: Path
+    range: Range
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a token leads, or why it leads nowhere."""
+
+    targets: tuple[Target, ...]
+    source: SourceLocation | None = None
+    why: str | None = None
+
+
+_NOTHING = Resolution(())
+
+
+def code_location(token: Token) -> tuple[int | None, SymbolRef | None, bool]:
+    """The code address, symbol and return-address flag a token stands for."""
+    owner = token.owner
+    if token.kind is Kind.SYMBOL and isinstance(token.value, SymbolRef):
+        return token.address, token.value, token.return_address
+    if token.kind is Kind.ADDRESS and isinstance(token.value, int):
+        if isinstance(owner, Leak):
+            return owner.call_site_address, owner.call_site, True
+        if isinstance(owner, PoolAllocation):
+            caller = canonical_address(owner.caller.value) if owner.caller is not None else None
+            return caller, owner.caller_symbol, True
+        return token.value, None, token.return_address
+    return None, None, False
+
+
+def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
+    """The source line behind a token (before any path mapping)."""
+    owner = token.owner
+    if token.kind is Kind.SOURCE and isinstance(token.value, SourceRef):
+        src = token.value
+        from ..analysis.evidence import Origin
+
+        return SourceLocation(src.path, src.line, Origin.ANNOTATION, src.range)
+    if (
+        isinstance(owner, Leak)
+        and owner.source is not None
+        and token.kind in (Kind.ADDRESS, Kind.SYMBOL, Kind.SIZE)
+    ):
+        return owner.source
+    address, sym, ret = code_location(token)
+    if address is None and sym is None:
+        return None
+    if isinstance(owner, LnResult) and token.kind is Kind.ADDRESS:
+        ret = False
+    if isinstance(owner, Frame) and owner.source is not None and token.kind is Kind.SYMBOL:
+        from ..analysis.evidence import Origin
+
+        return SourceLocation(
+            owner.source.path, owner.source.line, Origin.ANNOTATION, owner.source.range
+        )
+    return analysis.resolver.resolve(address, sym, return_address=ret)
+
+
+def definition(
+    analysis: Analysis, index: TokenIndex, mapper: SourceMapper, pos: Position
+) -> Resolution:
+    token = index.at(pos)
+    if token is None:
+        return _NOTHING
+    if token.kind is Kind.TAG and isinstance(token.value, str):
+        hits = tuple(find_tag_literals(mapper, token.value))
+        return Resolution(
+            hits, why=None if hits else f"no literal {c_literal(token.value)} in the workspace"
+        )
+    src = resolve_source(analysis, token)
+    if src is None:
+        if token.kind in (Kind.ADDRESS, Kind.SYMBOL):
+            return Resolution(
+                (),
+                why="nothing in this log (ln output, source annotations) or in the symbol files resolves it",
+            )
+        return _NOTHING
+    mapped, why = mapper.explain(src.path)
+    if mapped is None:
+        return Resolution((), src, f"{src.path} is not in the workspace: {why}")
+    line = max(src.line - 1, 0)
+    return Resolution((Target(mapped.path, Range.on_line(line, 0, 0), src.short),), src)
+
+
+# --------------------------------------------------------------------------- pool tag literals
+
+
+def c_literal(tag: str) -> str:
+    """How a driver writes a pool tag in C: the four characters reversed in a multi-character constant."""
+    return "'" + tag[::-1] + "'"
+
+
+#: Bound the work of a literal search on huge workspaces.
+_MAX_SCANNED_FILES = 20_000
+_MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _source_files(mapper: SourceMapper) -> Iterator[Path]:
+    n = 0
+    for root in mapper.roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv")
+            )
+            for name in sorted(filenames):
+                if os.path.splitext(name)[1].lower() in SOURCE_EXTENSIONS:
+                    n += 1
+                    if n > _MAX_SCANNED_FILES:
+                        return
+                    yield Path(dirpath) / name
+
+
+def find_tag_literals(mapper: SourceMapper, tag: str, limit: int = 50) -> Iterator[Target]:
+    """Places in workspace sources where ``tag`` is written as a C literal."""
+    if len(tag) != 4:
+        return
+    literal = c_literal(tag)
+    pattern = re.compile(re.escape(literal))
+    found = 0
+    for path in _source_files(mapper):
+        try:
+            if path.stat().st_size > _MAX_FILE_BYTES or not mapper.allowed(path):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if literal not in text:
+            continue
+        for i, line in enumerate(text.splitlines()):
+            for m in pattern.finditer(line):
+                yield Target(path, Range.on_line(i, m.start(), m.end()), literal)
+                found += 1
+                if found >= limit:
+                    return
+
+
+# --------------------------------------------------------------------------- references
+
+_HEX_RUN = re.compile(r"(?:0x)?[0-9a-fA-F`]+")
+
+
+def _address_occurrences(lines: list[str], value: int) -> Iterator[Range]:
+    value = canonical_address(value)
+    lo = f"{value & 0xFFFFFFFF:08x}"
+    for i, line in enumerate(lines):
+        low = line.lower()
+        start = low.find(lo)
+        while start >= 0:
+            # expand to the whole hex token around the hit
+            s = start
+            while s > 0 and (low[s - 1] in "0123456789abcdef`x"):
+                s -= 1
+            e = start + len(lo)
+            while e < len(low) and low[e] in "0123456789abcdef`":
+                e += 1
+            m = _HEX_RUN.fullmatch(line, s, e)
+            if m is not None:
+                v = parse_hex(m.group(0))
+                if v is not None and canonical_address(v) == value:
+                    yield Range.on_line(i, s, e)
+            start = low.find(lo, e)
+
+
+def _word_occurrences(lines: list[str], word: str) -> Iterator[Range]:
+    pat = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])")
+    for i, line in enumerate(lines):
+        if word in line:
+            for m in pat.finditer(line):
+                yield Range.on_line(i, m.start(), m.end())
+
+
+def _symbol_key(sym: SymbolRef) -> str:
+    return f"{normalize_module(sym.module or '')}!{(sym.function or '').lower()}"
+
+
+def references(
+    analysis: Analysis, index: TokenIndex, lines: list[str], pos: Position
+) -> list[Range]:
+    """Every occurrence in the log of the address, tag or symbol under ``pos``."""
+    token = index.at(pos)
+    found: dict[tuple[int, int, int], Range] = {}
+
+    def add(r: Range) -> None:
+        found[(r.start.line, r.start.character, r.end.character)] = r
+
+    if token is None:
+        if pos.line >= len(lines):
+            return []
+        w = word_at(lines[pos.line], pos.character)
+        if w is None:
+            return []
+        value = parse_hex(w[0]) if len(w[0].removeprefix("0x").replace("`", "")) >= 8 else None
+        if value is not None:
+            for r in _address_occurrences(lines, value):
+                add(r)
+        return sorted(found.values(), key=lambda r: (r.start.line, r.start.character))
+    if token.kind is Kind.ADDRESS and isinstance(token.value, int):
+        for r in _address_occurrences(lines, token.value):
+            add(r)
+    elif token.kind is Kind.TAG and isinstance(token.value, str):
+        for t in index:
+            if t.kind is Kind.TAG and t.value == token.value:
+                add(t.range)
+        if token.value.strip() == token.value:
+            for r in _word_occurrences(lines, token.value):
+                add(r)
+    elif token.kind is Kind.SYMBOL and isinstance(token.value, SymbolRef):
+        key = _symbol_key(token.value)
+        for t in index:
+            if (
+                t.kind is Kind.SYMBOL
+                and isinstance(t.value, SymbolRef)
+                and _symbol_key(t.value) == key
+            ):
+                add(t.range)
+        sym = token.value
+        if sym.module and sym.function:
+            pat = re.compile(
+                r"(?<![A-Za-z0-9_])(?i:"
+                + re.escape(sym.module)
+                + r")!"
+                + re.escape(sym.function)
+                + r"(?![A-Za-z0-9_])"
+            )
+            needle = sym.function
+            for i, line in enumerate(lines):
+                if needle in line:
+                    for m in pat.finditer(line):
+                        add(Range.on_line(i, m.start(), m.end()))
+    else:
+        add(token.range)
+    return sorted(found.values(), key=lambda r: (r.start.line, r.start.character))

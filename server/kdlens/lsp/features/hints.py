@@ -1,0 +1,62 @@
+"""Inlay hints and code lenses, mapped to the protocol.
+
+A lens runs ``kdlens.copyCommand`` (see ``actions``): the summary lens copies
+a plain-text list of the table's leaks, the second lens the
+``!verifier 0x80`` commands for the leaks the log has no stack for.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from ...features.hints import Hint, HintKind, Lens, inlay_hints, lenses
+from ...model import Range
+from ..convert import Columns
+from ..server import KdlensServer, guard
+from .actions import COPY_COMMAND
+
+_KINDS = {
+    HintKind.SIZE: lsp.InlayHintKind.Type,
+    HintKind.COUNT: lsp.InlayHintKind.Type,
+}
+
+
+def to_inlay_hint(cols: Columns, hint: Hint) -> lsp.InlayHint:
+    return lsp.InlayHint(
+        position=cols.position(hint.position),
+        label=hint.label,
+        kind=_KINDS.get(hint.kind),
+        tooltip=lsp.MarkupContent(kind=lsp.MarkupKind.PlainText, value=hint.tooltip)
+        if hint.tooltip
+        else None,
+        padding_left=True,
+    )
+
+
+def to_code_lens(cols: Columns, lens: Lens) -> lsp.CodeLens:
+    return lsp.CodeLens(
+        range=cols.range(lens.range),
+        command=lsp.Command(title=lens.title, command=COPY_COMMAND, arguments=[lens.text]),
+    )
+
+
+def register(server: KdlensServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+    @guard(lambda: [])
+    async def inlay_hint(ls: KdlensServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return []
+        cols = ls.columns(snap)
+        rng = Range(cols.model_position(params.range.start), cols.model_position(params.range.end))
+        hints = inlay_hints(snap.analysis, snap.index, snap.lines, rng)
+        return [to_inlay_hint(cols, h) for h in hints]
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+    @guard(lambda: [])
+    async def code_lens(ls: KdlensServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return []
+        cols = ls.columns(snap)
+        return [to_code_lens(cols, lens) for lens in lenses(snap.analysis)]

@@ -1,0 +1,65 @@
+"""Document symbols and folding ranges: the session outline, mapped to the protocol."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from ...features.outline import Fold, NodeKind, OutlineNode, folds, outline
+from ..convert import Columns
+from ..server import KdlensServer, guard
+
+_KINDS = {
+    NodeKind.COMMAND: lsp.SymbolKind.Function,
+    NodeKind.BUGCHECK: lsp.SymbolKind.Event,
+    NodeKind.REPORT: lsp.SymbolKind.Namespace,
+    NodeKind.DRIVER: lsp.SymbolKind.Module,
+    NodeKind.TABLE: lsp.SymbolKind.Array,
+    NodeKind.ROW: lsp.SymbolKind.Field,
+    NodeKind.RECORD: lsp.SymbolKind.Struct,
+    NodeKind.LN: lsp.SymbolKind.Key,
+    NodeKind.STACK: lsp.SymbolKind.Array,
+    NodeKind.MODULES: lsp.SymbolKind.Package,
+    NodeKind.MODULE: lsp.SymbolKind.Module,
+}
+
+
+def to_symbol(cols: Columns, node: OutlineNode) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(
+        name=node.name or "?",  # the protocol rejects empty names
+        kind=_KINDS[node.kind],
+        range=cols.range(node.range),
+        selection_range=cols.range(node.selection),
+        detail=node.detail or None,
+        children=[to_symbol(cols, c) for c in node.children] or None,
+    )
+
+
+def to_folding_range(fold: Fold) -> lsp.FoldingRange:
+    return lsp.FoldingRange(
+        start_line=fold.start,
+        end_line=fold.end,
+        kind=lsp.FoldingRangeKind.Region if fold.region else None,
+    )
+
+
+def register(server: KdlensServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @guard(lambda: [])
+    async def document_symbol(
+        ls: KdlensServer, params: lsp.DocumentSymbolParams
+    ) -> list[lsp.DocumentSymbol]:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return []
+        cols = ls.columns(snap)
+        return [to_symbol(cols, n) for n in outline(snap.analysis, snap.lines)]
+
+    @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+    @guard(lambda: [])
+    async def folding_range(
+        ls: KdlensServer, params: lsp.FoldingRangeParams
+    ) -> list[lsp.FoldingRange]:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return []
+        return [to_folding_range(f) for f in folds(snap.analysis, snap.lines)]
