@@ -1,0 +1,464 @@
+"""Driver Verifier logs: ``!verifier 0x80`` pool records and the other trace logs.
+
+``!verifier 0x80 [address]`` prints, newest first, every pool allocate or
+free the verifier remembered (``Pool block <addr>, Size <n>, Thread <t>``
+followed by one stack frame per line). A full dump can hold 65,536 records
+(about a million lines), so the frame loop does one precompiled match per
+line and nothing else: a record's frames are read from the text when first
+asked for (``LazyStack``), with symbol splits cached.
+
+The other logs (``!verifier 4`` fault injection, ``!verifier 8`` IRQL
+transitions, ``!verifier 0x40`` forced-pending IRPs, and the trace sections
+that close a ``!verifier 0xf`` report) become ``Stack(kind=TRACE)`` entries in
+``session.stacks``; ``read_trace`` is shared with the status-report parser.
+"""
+
+from __future__ import annotations
+
+import re
+from re import Match
+
+from ..model import (
+    Command,
+    Frame,
+    Num,
+    PoolLogRecord,
+    PoolOp,
+    Position,
+    Range,
+    Stack,
+    StackKind,
+    SymbolRef,
+)
+from ..numbers import parse_hex, split_symbol
+from .core import Cursor, block
+
+# A frame row: ``81b250cd nt!IovAllocateMdl+0x3d`` (any indentation; ``# `` is a docs artifact).
+# Group 1 is the address, group 2 the symbol text (absent for a bare address).
+_FRAME = re.compile(
+    r"[ \t]*(?:#[ \t]*)?((?:0x)?[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?)(?:[ \t]+(\S(?:.*\S)?))?[ \t]*$"
+)
+_HEADER = re.compile(
+    r"[ \t]*Pool block[ \t]+((?:0x)?[0-9a-fA-F`]+),[ \t]*Size[ \t]+((?:0x)?[0-9a-fA-F`]+)"
+    r"(?:,[ \t]*Thread[ \t]+((?:0x)?[0-9a-fA-F`]+))?[ \t]*$"
+)
+_PARSING = re.compile(
+    r"[ \t]*(?:#+[ \t]*)?Parsing[ \t]+(?:0x)?[0-9a-fA-F]+[ \t]+(?:log|array)[ \t]+entries"
+    r"(?:,[ \t]*searching for address[ \t]+((?:0x)?[0-9a-fA-F`]+))?"
+)
+_PREAMBLE = re.compile(
+    r"[ \t]*(?:#+[ \t]*)?(?:Log of recent kernel pool Allocate and Free|There are up to )"
+)
+_SEPARATOR = re.compile(r"[ \t]*(?:#+|-{3,}|={3,})?[ \t]*$")
+#: Symbol-loader chatter that may sit between any output lines.
+NOISE = re.compile(
+    r"[ \t]*(?:\*\*\* (?:ERROR|WARNING)|\*\*\*\*\* |DBGHELP: |Loading symbols for |WARNING: )"
+)
+# Decides allocate vs free from a function name; ``dealloc`` is a free.
+_OP = re.compile(r"(dealloc|free(?!ze))|(alloc)", re.IGNORECASE)
+#: How many top frames may decide the operation.
+_OP_FRAMES = 4
+#: A ``!verifier 0x80`` argument at least this big is an address, not a count.
+_MIN_ADDRESS = 0x10000
+_ARGS = re.compile(r"[ \t]*(\S+)(?:[ \t]+(\S+))?")
+
+SymbolParts = tuple[str | None, str | None, int | None]
+
+
+class FrameReader:
+    """Turns frame rows into ``Frame`` records with as little work per row as possible."""
+
+    __slots__ = ("_cache", "_col", "_col_end", "_plain", "lines")
+
+    def __init__(self, cur: Cursor) -> None:
+        self.lines = cur.doc.lines
+        self._plain = cur.doc.lines is cur.doc.raw  # no colour codes: columns map 1:1
+        self._col = cur.doc.col
+        self._col_end = cur.doc.col_end
+        self._cache: dict[str, SymbolParts] = {}
+
+    def rng(self, i: int, start: int, end: int) -> Range:
+        if self._plain:
+            return Range(Position(i, start), Position(i, end))
+        return Range(Position(i, self._col(i, start)), Position(i, self._col_end(i, end)))
+
+    def rng2(self, i: int, start: int, j: int, end: int) -> Range:
+        """From column ``start`` of line ``i`` to column ``end`` of line ``j``."""
+        if self._plain:
+            return Range(Position(i, start), Position(j, end))
+        return Range(Position(i, self._col(i, start)), Position(j, self._col_end(j, end)))
+
+    def num(self, i: int, m: Match[str], group: int) -> Num | None:
+        """A ``Num`` for a hex group (``0x`` and backtick allowed) without re-validating it."""
+        text = m.group(group)
+        if text is None:
+            return None
+        digits = text.replace("`", "") if "`" in text else text
+        try:
+            value = int(digits, 16)  # int() accepts the 0x prefix with base 16
+        except ValueError:
+            return None
+        start = m.start(group)
+        return Num(value, text, self.rng(i, start, start + len(text)))
+
+    def frame(self, i: int, m: Match[str]) -> Frame:
+        """The ``Frame`` for a ``_FRAME`` match ``m`` on line ``i``."""
+        addr, sym = m.groups()
+        a0 = m.start(1)
+        a1 = a0 + len(addr)
+        value = int(addr.replace("`", ""), 16) if "`" in addr else int(addr, 16)
+        if self._plain:
+            p0 = Position(i, a0)
+            p1 = Position(i, a1)
+        else:
+            p0 = Position(i, self._col(i, a0))
+            p1 = Position(i, self._col_end(i, a1))
+        num = Num(value, addr, Range(p0, p1))
+        if sym is None:
+            return Frame(Range(p0, p1), address=num)
+        s0 = m.start(2)
+        s1 = s0 + len(sym)
+        if self._plain:
+            p2 = Position(i, s0)
+            p3 = Position(i, s1)
+        else:
+            p2 = Position(i, self._col(i, s0))
+            p3 = Position(i, self._col_end(i, s1))
+        parts = self._cache.get(sym)
+        if parts is None:
+            parts = split_symbol(sym)
+            self._cache[sym] = parts
+        module, function, offset = parts
+        ref = SymbolRef(sym, Range(p2, p3), module, function, offset)
+        return Frame(Range(p0, p3), address=num, symbol=ref)
+
+
+def op_of(symbol: str | None) -> PoolOp | None:
+    """ALLOCATE / FREE when the function part of ``symbol`` names one, else None."""
+    if not symbol:
+        return None
+    bang = symbol.find("!")
+    if bang < 0:
+        return None  # ``module+0xoff`` names no function
+    m = _OP.search(symbol, bang + 1)
+    if m is None:
+        return None
+    return PoolOp.FREE if m.group(1) else PoolOp.ALLOCATE
+
+
+class _FrameSource:
+    """Where a record's frames are in the text, to read them when first asked for."""
+
+    __slots__ = ("first", "last", "reader")
+
+    def __init__(self, reader: FrameReader, first: int, last: int) -> None:
+        self.reader = reader
+        self.first = first
+        self.last = last
+
+    def build(self) -> list[Frame]:
+        frames: list[Frame] = []
+        match = _FRAME.match
+        lines = self.reader.lines
+        try:
+            for i in range(self.first, self.last + 1):
+                m = match(lines[i])
+                if m is not None:
+                    frames.append(self.reader.frame(i, m))
+        except Exception:  # never let a lazy read fail the caller; keep what was read
+            pass
+        return frames
+
+
+_FRAMES_SLOT = Stack.__dict__["frames"]  # the member descriptor that stores ``Stack.frames``
+
+
+class LazyStack(Stack):
+    """A ``Stack`` whose frames are read from the log text on first access.
+
+    A full ``!verifier 0x80`` dump has about a million frame lines; building
+    ten small records per line up front would take seconds and hundreds of
+    megabytes, while a leak hunt looks at a handful of records. Apart from the
+    deferred read it behaves as a ``Stack`` (copies and pickles are plain ones).
+    """
+
+    __slots__ = ("_source",)
+    _source: _FrameSource | None
+
+    @property
+    def frames(self) -> list[Frame]:
+        source: _FrameSource | None = getattr(self, "_source", None)
+        if source is not None:
+            self._source = None
+            _FRAMES_SLOT.__set__(self, source.build())
+        frames: list[Frame] = _FRAMES_SLOT.__get__(self, Stack)
+        return frames
+
+    @frames.setter
+    def frames(self, value: list[Frame]) -> None:
+        self._source = None
+        _FRAMES_SLOT.__set__(self, value)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.kind, self.range, self.frames, self.header, self.x64, self.thread)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stack):
+            return NotImplemented
+        return self._fields() == (
+            other.kind,
+            other.range,
+            other.frames,
+            other.header,
+            other.x64,
+            other.thread,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like Stack
+
+    def __reduce__(self) -> tuple[type[Stack], tuple[object, ...]]:
+        return (Stack, self._fields())
+
+
+def _address_from_command(command: Command | None) -> int | None:
+    """The address of ``!verifier 0x80 <address>`` (a small number is a count, not an address)."""
+    if command is None or command.verb != "!verifier":
+        return None
+    m = _ARGS.match(command.args)
+    if m is None or m.group(2) is None:
+        return None
+    value = parse_hex(m.group(2))
+    return value if value is not None and value >= _MIN_ADDRESS else None
+
+
+def _region_start(cur: Cursor) -> int:
+    return cur.command.output_start if cur.command is not None else 0
+
+
+@block(
+    "verifier-pool-log",
+    r"^[ \t]*(?:Pool block (?:0x)?[0-9a-fA-F]|(?:#+[ \t]*)?Parsing (?:0x)?[0-9a-fA-F]+ (?:log|array) entries"
+    r"|Log of recent kernel pool Allocate and Free)",
+)
+def pool_log(cur: Cursor) -> int | None:
+    """Read ``!verifier 0x80`` output: preamble lines and ``Pool block`` records."""
+    session = cur.session
+    records = session.pool_log
+    searched = _address_from_command(cur.command)
+    index = 0
+    if records and records[-1].range.start.line >= _region_start(cur):
+        # an earlier part of the same output (cut by a line we did not know): continue its numbering
+        searched = records[-1].searched_address
+        index = records[-1].index + 1
+    lines = cur.doc.lines
+    end = min(cur.end, len(lines))
+    reader = FrameReader(cur)
+    match_frame = _FRAME.match
+    append_record = records.append
+
+    # The frame loop only counts rows and looks at the top ones for the operation.
+    head: Match[str] | None = None
+    head_line = first = first_col = last = 0
+    count = 0
+    op: PoolOp | None = None
+    i = cur.line
+    while i < end:
+        line = lines[i]
+        m = match_frame(line)
+        if m is not None:
+            if head is None:
+                break  # a frame outside any record belongs to someone else
+            if count == 0:
+                first = i
+                first_col = m.start(1)
+            if op is None and count < _OP_FRAMES:
+                op = op_of(m.group(2))
+            count += 1
+            last = i
+            i += 1
+            continue
+        h = _HEADER.match(line)
+        p = None if h is not None else _PARSING.match(line)
+        if h is not None or p is not None or _SEPARATOR.match(line):
+            if head is not None:
+                frames = (first, first_col, last) if count else None
+                append_record(_record(reader, head_line, head, frames, op, index, searched))
+                index += 1
+                head = None
+            if h is not None:
+                head, head_line, count, op = h, i, 0, None
+            elif p is not None:
+                index = 0
+                if p.group(1) is not None:
+                    searched = parse_hex(p.group(1))
+            i += 1
+            continue
+        if _PREAMBLE.match(line) or NOISE.match(line):
+            i += 1
+            continue
+        break
+    if head is not None:
+        frames = (first, first_col, last) if count else None
+        append_record(_record(reader, head_line, head, frames, op, index, searched))
+    return i if i > cur.line else None
+
+
+def _record(
+    reader: FrameReader,
+    line: int,
+    head: Match[str],
+    frames: tuple[int, int, int] | None,
+    op: PoolOp | None,
+    index: int,
+    searched: int | None,
+) -> PoolLogRecord:
+    """A record from its header match and where its frame rows are (first, first column, last)."""
+    address = reader.num(line, head, 1)
+    size = reader.num(line, head, 2)
+    assert address is not None and size is not None  # the header pattern only admits hex
+    text = head.group(0)
+    lead = len(text) - len(text.lstrip())
+    header_range = reader.rng(line, lead, len(text.rstrip()))
+    if frames is not None:
+        first, first_col, last = frames
+        lines = reader.lines
+        stack_range = reader.rng2(first, first_col, last, len(lines[last].rstrip(" \t")))
+        whole = Range(header_range.start, stack_range.end)
+    else:
+        stack_range = whole = header_range
+    stack = LazyStack(
+        kind=StackKind.POOL_LOG,
+        range=stack_range,
+        frames=[],
+        header=text.strip(),
+        x64=len(address.text.replace("`", "").removeprefix("0x")) > 8,
+    )
+    if frames is not None:
+        stack._source = _FrameSource(reader, frames[0], frames[2])
+    return PoolLogRecord(
+        range=whole,
+        header_range=header_range,
+        address=address,
+        size=size,
+        thread=reader.num(line, head, 3),
+        stack=stack,
+        op=op or PoolOp.UNKNOWN,
+        index=index,
+        searched_address=searched,
+    )
+
+
+def content_range(cur: Cursor, i: int, text: str) -> Range:
+    """The range of ``text`` (a prefix of line ``i``) without its surrounding blanks."""
+    stripped = text.rstrip()
+    lead = len(stripped) - len(stripped.lstrip())
+    return cur.rng(i, lead, len(stripped))
+
+
+# --------------------------------------------------------------------------- other trace logs
+
+_TRACE_TITLE = re.compile(r"[ \t]*([A-Za-z][A-Za-z /-]*? log)[ \t]*$")
+_TRACE_INFO = re.compile(
+    r"[ \t]*(?:#+[ \t]*)?(?:Displaying most recent |There are up to |Driver Verifier didn't "
+    r"|Resource fault injection history|Tracker @ |Size of the log is )"
+)
+_RECORD_HEAD = re.compile(
+    r"[ \t]*(?:Entry @ (?:0x)?[0-9a-fA-F`]+(?: \(index [0-9a-fA-F]+\))?|IRP: (?:0x)?[0-9a-fA-F`]+ - .*?)[ \t]*$"
+)
+_KEY_VALUE = re.compile(
+    r"[ \t]*(Thread|Old irql|New irql|Processor|Time stamp):[ \t]*((?:0x)?[0-9a-fA-F`]+)[ \t]*$"
+)
+_OLD_IRQL = re.compile(r"[ \t]*Old irql:")
+
+
+class _Trace:
+    """One trace record being read: its first line, header text, thread and frames."""
+
+    __slots__ = ("first", "frames", "header", "thread")
+
+    def __init__(self, first: int, header: str | None) -> None:
+        self.first = first
+        self.header = header
+        self.thread: str | None = None
+        self.frames: list[Frame] = []
+
+
+def _flush(cur: Cursor, rec: _Trace | None) -> None:
+    if rec is None or not rec.frames:
+        return
+    start = content_range(cur, rec.first, cur.text(rec.first)).start
+    first = rec.frames[0].address
+    cur.session.stacks.append(
+        Stack(
+            kind=StackKind.TRACE,
+            range=Range(start, rec.frames[-1].range.end),
+            frames=rec.frames,
+            header=rec.header,
+            x64=len(first.text.replace("`", "")) > 8 if first is not None else None,
+            thread=rec.thread,
+        )
+    )
+
+
+def read_trace(cur: Cursor, first: int, end: int) -> int:
+    """Consume Verifier trace-log lines from ``first``; return the first line not consumed.
+
+    Each record (an IRQL ``Thread:`` block, an ``Entry @`` fault-injection entry,
+    an ``IRP: ... forced pending`` entry) with frames becomes a TRACE stack.
+    """
+    lines = cur.doc.lines
+    end = min(end, len(lines))
+    reader = FrameReader(cur)
+    title: str | None = None
+    rec: _Trace | None = None
+    i = first
+    while i < end:
+        line = lines[i]
+        m = _FRAME.match(line)
+        if m is not None:
+            if rec is None:
+                rec = _Trace(i, title)
+            rec.frames.append(reader.frame(i, m))
+        elif _SEPARATOR.match(line):
+            pass
+        elif (kv := _KEY_VALUE.match(line)) is not None:
+            if kv.group(1) == "Thread":
+                if rec is None or rec.frames or rec.thread is not None:
+                    _flush(cur, rec)
+                    rec = _Trace(i, " ".join(line.split()))
+                rec.thread = kv.group(2)
+            elif rec is None:
+                rec = _Trace(i, title)
+        elif _RECORD_HEAD.match(line):
+            _flush(cur, rec)
+            rec = _Trace(i, " ".join(line.split()))
+        elif (t := _TRACE_TITLE.match(line)) is not None:
+            _flush(cur, rec)
+            rec = None
+            title = t.group(1)
+        elif not (_TRACE_INFO.match(line) or NOISE.match(line)):
+            break
+        i += 1
+    _flush(cur, rec)
+    return i
+
+
+@block(
+    "verifier-trace-log",
+    r"^[ \t]*(?:Resource fault injection history:|(?:#+[ \t]*)?Size of the log is 0x"
+    r"|IRP: [0-9a-fA-F`]+ - forced pending|Entry @ [0-9a-fA-F`]+ \(index "
+    r"|Displaying most recent 0x[0-9a-fA-F`]+ entries from the IRQL"
+    r"|Thread:[ \t]+[0-9a-fA-F`]+[ \t]*$|(?:Fault injection|Track irql) trace log)",
+)
+def trace_log(cur: Cursor) -> int | None:
+    """``!verifier 4`` / ``8`` / ``0x40`` output, or a trace section seen alone."""
+    line = cur.text(cur.line)
+    if _KEY_VALUE.match(line) is not None:
+        # a lone ``Thread:`` line is an IRQL record only when ``Old irql:`` follows
+        nxt = cur.line + 1
+        while nxt < cur.end and not cur.text(nxt).strip():
+            nxt += 1
+        if nxt >= cur.end or not _OLD_IRQL.match(cur.text(nxt)):
+            return None
+    end = read_trace(cur, cur.line, cur.end)
+    return end if end > cur.line else None
