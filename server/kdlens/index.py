@@ -137,13 +137,17 @@ class TokenIndex:
         starts = self._starts.get(pos.line)
         hi = bisect_right(starts, pos.character) if starts is not None else len(toks)
         best: Token | None = None
+        best_width = 1 << 62
         for t in toks[:hi]:
             r = t.range
-            if r.start.line == r.end.line and r.start.character <= pos.character <= r.end.character:
-                if best is None or (r.end.character - r.start.character) < (
-                    best.range.end.character - best.range.start.character
-                ):
-                    best = t
+            if (
+                r.start.line != r.end.line
+                or not r.start.character <= pos.character <= r.end.character
+            ):
+                continue
+            width = r.end.character - r.start.character
+            if width < best_width:
+                best, best_width = t, width
         return best
 
     def on_line(self, line: int) -> list[Token]:
@@ -282,7 +286,14 @@ def _pool_log(idx: TokenIndex, session: Session) -> None:
         first = rec.header_range.start.line + 1
         last = rec.range.end.line
         if last >= first:
-            idx.add_lazy(first, last, lambda ix, r=rec: _stack(ix, r.stack, r))
+            idx.add_lazy(first, last, _frames_filler(rec))
+
+
+def _frames_filler(rec: PoolLogRecord) -> Callable[[TokenIndex], None]:
+    def fill(ix: TokenIndex) -> None:
+        _stack(ix, rec.stack, rec)
+
+    return fill
 
 
 def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) -> None:
@@ -307,7 +318,11 @@ def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) ->
         if fr.address is not None:
             _num(idx, fr.address, Kind.ADDRESS, own, return_address=ret if log_like else False)
         if fr.symbol is not None:
-            idx.add(Token(fr.symbol.range, Kind.SYMBOL, fr.symbol, own, address=here, return_address=ret))
+            idx.add(
+                Token(
+                    fr.symbol.range, Kind.SYMBOL, fr.symbol, own, address=here, return_address=ret
+                )
+            )
         if fr.source is not None:
             idx.add(Token(fr.source.range, Kind.SOURCE, fr.source, fr))
 

@@ -22,10 +22,45 @@ from pathlib import Path
 
 #: Extensions worth indexing for suffix matching (debug info names these).
 SOURCE_EXTENSIONS = frozenset(
-    ".c .cc .cpp .cxx .c++ .h .hh .hpp .hxx .inl .ipp .tpp .asm .s .masm .idl .rc .def .cs .rs .m .mm".split()
+    [
+        ".c",
+        ".cc",
+        ".cpp",
+        ".cxx",
+        ".c++",
+        ".h",
+        ".hh",
+        ".hpp",
+        ".hxx",
+        ".inl",
+        ".ipp",
+        ".tpp",
+        ".asm",
+        ".s",
+        ".masm",
+        ".idl",
+        ".rc",
+        ".def",
+        ".cs",
+        ".rs",
+        ".m",
+        ".mm",
+    ]
 )
 _SKIP_DIRS = frozenset(
-    ".git .hg .svn node_modules .venv venv __pycache__ .mypy_cache .ruff_cache .pytest_cache .tox".split()
+    [
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+    ]
 )
 #: A workspace bigger than this is indexed only up to here (and says so).
 MAX_INDEXED_FILES = 200_000
@@ -146,12 +181,12 @@ class SourceMapper:
             if sp_parts and parts[: len(sp_parts)] == sp_parts:
                 rel = parts[len(sp_parts) :]
                 for root in self.roots:
-                    hit = self._case_insensitive(root, rel)
-                    if hit is not None:
-                        return Mapped(hit, "srcpath"), f"found under the log's source path '{sp}'"
-        hit, note = self._suffix(parts)
-        if hit is not None:
-            return hit, note
+                    found = self._case_insensitive(root, rel)
+                    if found is not None:
+                        return Mapped(found, "srcpath"), f"found under the log's source path '{sp}'"
+        suffix, note = self._suffix(parts)
+        if suffix is not None:
+            return suffix, note
         if refused:
             return None, refused
         return None, note

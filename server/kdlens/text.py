@@ -95,7 +95,11 @@ def _boundary(data: bytes, guess: int, left: str | None, right: str | None) -> i
     lo = max(0, guess - _WINDOW)
     if left is None and right is not None:
         # single-byte then UTF-16: the UTF-16 run starts at the first "X\0" pair
-        pat = re.compile(rb"[\x01-\xff]\x00[\x01-\xff]\x00" if right == "le" else rb"\x00[\x01-\xff]\x00[\x01-\xff]")
+        pat = re.compile(
+            rb"[\x01-\xff]\x00[\x01-\xff]\x00"
+            if right == "le"
+            else rb"\x00[\x01-\xff]\x00[\x01-\xff]"
+        )
         m = pat.search(data, lo, guess + _WINDOW)
         if m:
             pos = m.start()
@@ -151,7 +155,10 @@ def _has_mixed_tail(body: bytes, order: str) -> bool:
     if len(body) <= _WINDOW:
         return False
     for start in range(_WINDOW, len(body), _WINDOW * 8):
-        if _utf16_order(body[start : start + _WINDOW]) is None and body[start : start + _WINDOW].count(0) < 4:
+        if (
+            _utf16_order(body[start : start + _WINDOW]) is None
+            and body[start : start + _WINDOW].count(0) < 4
+        ):
             return True
     return False
 
@@ -159,7 +166,9 @@ def _has_mixed_tail(body: bytes, order: str) -> bool:
 # --------------------------------------------------------------------------- lines
 
 #: Terminal colour codes, with the escape byte or with it stripped (``[1m[31m``).
-_NOISE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\[(?:\d{1,3}(?:;\d{1,3})*)?m|\x00")
+_NOISE = re.compile(
+    r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\[(?:\d{1,3}(?:;\d{1,3})*)?m|\x00"
+)
 _NOISE_HINT = re.compile(r"[\x1b\x00]|\[\d{0,3}(?:;\d{1,3})*m")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -176,10 +185,7 @@ class Document:
     __slots__ = ("_maps", "lines", "raw", "text")
 
     def __init__(self, text: str) -> None:
-        if "\r" in text:
-            raw = _LINE_BREAK.split(text)
-        else:
-            raw = text.split("\n")
+        raw = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
         self.raw: list[str] = raw
         self._maps: dict[int, list[int]] = {}
         if _NOISE_HINT.search(text):

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import SHARED
 
 from kdlens.analysis import analyze
 from kdlens.parse import parse_bytes
 
+from helpers import SHARED
+
 CORPUS = SHARED / "corpus"
-FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".txt", ".log")) if CORPUS.exists() else []
+FILES = (
+    sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".txt", ".log"))
+    if CORPUS.exists()
+    else []
+)
 
 
 @pytest.mark.skipif(not FILES, reason="../shared/corpus is not available")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import shared_path
 from kdlens.model import BugCheck, BugCheckSource, Position, Range, Session
 from kdlens.parse import parse_bytes
+
+from helpers import shared_path
 
 pytestmark = pytest.mark.corpus
 

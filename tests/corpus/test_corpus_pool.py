@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SHARED, shared_path
 from kdlens.model import Session
 from kdlens.parse import parse_bytes
+
+from helpers import SHARED, shared_path
 
 pytestmark = pytest.mark.corpus
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from helpers import FIXTURES
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from helpers import FIXTURES
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 CLIENTS = ("visual-studio-code", "neovim")

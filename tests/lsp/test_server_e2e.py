@@ -6,10 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import open_log, wait_diagnostics
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
+
+from conftest import open_log, wait_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 
@@ -30,7 +31,9 @@ def _pos_of(text: str, needle: str, nth: int = 0) -> lsp.Position:
     raise AssertionError(f"{needle!r} not in the log")
 
 
-async def test_seed_diagnostics_on_the_log_and_on_the_source(client: LanguageClient, workspace: Path) -> None:
+async def test_seed_diagnostics_on_the_log_and_on_the_source(
+    client: LanguageClient, workspace: Path
+) -> None:
     log = workspace / "kd.log"
     text = log.read_text(encoding="utf-8")
     uri = open_log(client, log)
@@ -91,13 +94,17 @@ async def test_references_of_an_address(client: LanguageClient, workspace: Path)
     )
     assert refs is not None
     lines = text.splitlines()
-    spelled = {lines[r.range.start.line][r.range.start.character : r.range.end.character] for r in refs}
+    spelled = {
+        lines[r.range.start.line][r.range.start.character : r.range.end.character] for r in refs
+    }
     assert spelled == {"0x982a8fe0", "982a8fe0"}
     # the table row, the !verifier 0x80 command, its search line and its Pool block header
     assert len(refs) >= 4
 
 
-async def test_incremental_edit_updates_diagnostics(client: LanguageClient, workspace: Path) -> None:
+async def test_incremental_edit_updates_diagnostics(
+    client: LanguageClient, workspace: Path
+) -> None:
     log = workspace / "kd.log"
     text = log.read_text(encoding="utf-8")
     uri = open_log(client, log)
@@ -118,7 +125,9 @@ async def test_incremental_edit_updates_diagnostics(client: LanguageClient, work
             ],
         )
     )
-    diags = await wait_diagnostics(client, uri, lambda d: any(x.code == "leak-count-mismatch" for x in d))
+    diags = await wait_diagnostics(
+        client, uri, lambda d: any(x.code == "leak-count-mismatch" for x in d)
+    )
     mism = next(d for d in diags if d.code == "leak-count-mismatch")
     assert mism.range.start.line == pos.line
     assert "4 allocations" in mism.message
@@ -130,7 +139,9 @@ async def test_close_withdraws_diagnostics(client: LanguageClient, workspace: Pa
     await wait_diagnostics(client, uri, lambda d: len(_leaks(d)) == 3)
     src_uri = (workspace / "wdmdrivers" / "mydriver" / "handleioctl.c").resolve().as_uri()
     await wait_diagnostics(client, src_uri, lambda d: len(d) == 3)
-    client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    client.text_document_did_close(
+        lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+    )
     await wait_diagnostics(client, uri, lambda d: len(d) == 0)
     await wait_diagnostics(client, src_uri, lambda d: len(d) == 0)
 
@@ -139,9 +150,13 @@ async def test_configuration_change_reanalyses(client: LanguageClient, workspace
     log = workspace / "kd.log"
     uri = open_log(client, log)
     await wait_diagnostics(client, uri, lambda d: len(_leaks(d)) == 3)
-    client.set_configuration({"allocatorWrappers": ["MyDriver!DeviceControlDispatch"]}, section="kdlens")
+    client.set_configuration(
+        {"allocatorWrappers": ["MyDriver!DeviceControlDispatch"]}, section="kdlens"
+    )
     client.workspace_did_change_configuration(
-        lsp.DidChangeConfigurationParams(settings={"kdlens": {"allocatorWrappers": ["MyDriver!DeviceControlDispatch"]}})
+        lsp.DidChangeConfigurationParams(
+            settings={"kdlens": {"allocatorWrappers": ["MyDriver!DeviceControlDispatch"]}}
+        )
     )
     diags = await wait_diagnostics(
         client, uri, lambda d: any("NonPNPIRPDispatch" in x.message for x in _leaks(d))
@@ -149,7 +164,9 @@ async def test_configuration_change_reanalyses(client: LanguageClient, workspace
     assert sum("NonPNPIRPDispatch" in x.message for x in _leaks(diags)) == 2
 
 
-async def test_cancelled_request_leaves_the_server_healthy(client: LanguageClient, workspace: Path) -> None:
+async def test_cancelled_request_leaves_the_server_healthy(
+    client: LanguageClient, workspace: Path
+) -> None:
     log = workspace / "kd.log"
     # a long session keeps the server busy analysing while the request waits
     filler = "".join(

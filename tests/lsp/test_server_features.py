@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import open_log, wait_diagnostics
-from helpers import FIXTURES
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
+
+from conftest import open_log, wait_diagnostics
+from helpers import FIXTURES
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 
@@ -38,7 +39,9 @@ async def _ready(client: LanguageClient, workspace: Path) -> tuple[str, str]:
     log = workspace / "kd.log"
     text = log.read_text(encoding="utf-8")
     uri = open_log(client, log)
-    await wait_diagnostics(client, uri, lambda d: sum(x.code == "leaked-allocation" for x in d) == 3)
+    await wait_diagnostics(
+        client, uri, lambda d: sum(x.code == "leaked-allocation" for x in d) == 3
+    )
     return uri, text
 
 
@@ -60,28 +63,40 @@ async def test_hovers_on_the_seed(client: LanguageClient, workspace: Path) -> No
     assert "4,104" in size
 
 
-async def test_outline_folding_hints_lens_and_actions(client: LanguageClient, workspace: Path) -> None:
+async def test_outline_folding_hints_lens_and_actions(
+    client: LanguageClient, workspace: Path
+) -> None:
     uri, text = await _ready(client, workspace)
     doc = lsp.TextDocumentIdentifier(uri=uri)
-    symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=doc))
+    symbols = await client.text_document_document_symbol_async(
+        lsp.DocumentSymbolParams(text_document=doc)
+    )
     assert symbols
     names = [s.name for s in symbols]
     assert "!analyze -v" in names and "!verifier 3 Mydriver.sys" in names
-    folds = await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=doc))
+    folds = await client.text_document_folding_range_async(
+        lsp.FoldingRangeParams(text_document=doc)
+    )
     assert folds and len(folds) >= 8
     n = len(text.splitlines())
     hints = await client.text_document_inlay_hint_async(
         lsp.InlayHintParams(
             text_document=doc,
-            range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=n, character=0)),
+            range=lsp.Range(
+                start=lsp.Position(line=0, character=0), end=lsp.Position(line=n, character=0)
+            ),
         )
     )
-    labels = [h.label if isinstance(h.label, str) else "".join(p.value for p in h.label) for h in hints or []]
+    labels = [
+        h.label if isinstance(h.label, str) else "".join(p.value for p in h.label)
+        for h in hints or []
+    ]
     assert any("3 leaked allocations" in x for x in labels)
     assert any("handleioctl.c:38" in x for x in labels)
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
     assert lenses and any(
-        lens.command and lens.command.title == "3 leaks · 4,184 bytes · 2 call sites" for lens in lenses
+        lens.command and lens.command.title == "3 leaks · 4,184 bytes · 2 call sites"
+        for lens in lenses
     )
 
 
@@ -93,18 +108,24 @@ async def test_x64_vf_target_layout(client: LanguageClient, workspace: Path) -> 
     shutil.copy(X64, workspace / "x64.log")
     text = (workspace / "x64.log").read_text(encoding="utf-8")
     uri = open_log(client, workspace / "x64.log")
-    diags = await wait_diagnostics(client, uri, lambda d: sum(x.code == "leaked-allocation" for x in d) == 3)
+    diags = await wait_diagnostics(
+        client, uri, lambda d: sum(x.code == "leaked-allocation" for x in d) == 3
+    )
     assert sum(d.code == "bug-check" for d in diags) == 1
     doc = lsp.TextDocumentIdentifier(uri=uri)
     # the caller column, x64 with 0x and 16 digits; ln resolves it to context.c:41
     res = await client.text_document_definition_async(
-        lsp.DefinitionParams(text_document=doc, position=_at(text, "0xfffff8071b2c1014  PoolDrv", 3))
+        lsp.DefinitionParams(
+            text_document=doc, position=_at(text, "0xfffff8071b2c1014  PoolDrv", 3)
+        )
     )
     assert isinstance(res, list) and res[0].uri == (src / "context.c").resolve().as_uri()
     assert res[0].range.start.line == 40
     # the caller symbol of the second row resolves through the kn stack's [file @ line]
     res = await client.text_document_definition_async(
-        lsp.DefinitionParams(text_document=doc, position=_at(text, "PoolDrv!PdQueueRequest+0x88", 9))
+        lsp.DefinitionParams(
+            text_document=doc, position=_at(text, "PoolDrv!PdQueueRequest+0x88", 9)
+        )
     )
     assert isinstance(res, list) and res[0].uri == (src / "queue.c").resolve().as_uri()
     assert res[0].range.start.line == 76
@@ -117,10 +138,18 @@ async def test_x64_vf_target_layout(client: LanguageClient, workspace: Path) -> 
         )
     )
     lines = text.splitlines()
-    spelled = {lines[r.range.start.line][r.range.start.character : r.range.end.character] for r in refs or []}
+    spelled = {
+        lines[r.range.start.line][r.range.start.character : r.range.end.character]
+        for r in refs or []
+    }
     assert spelled == {"0xfffff8071b2c13a8", "fffff807`1b2c13a8"}
     # the third caller resolves nowhere: no definition, and the hover says why
     pos = _at(text, "0xfffff8071b2c17f0", 4)
-    assert await client.text_document_definition_async(lsp.DefinitionParams(text_document=doc, position=pos)) is None
+    assert (
+        await client.text_document_definition_async(
+            lsp.DefinitionParams(text_document=doc, position=pos)
+        )
+        is None
+    )
     why = await _hover(client, uri, pos)
     assert "resolve" in why.lower() or "no source" in why.lower()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import FIXTURES, SHARED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kdlens.analysis import analyze
 from kdlens.parse import parse_bytes, parse_text
+
+from helpers import FIXTURES, SHARED
 
 SEED = (FIXTURES / "logs" / "seed-c4-62.log").read_text(encoding="utf-8")
 
@@ -51,7 +52,9 @@ def test_truncated_logs(sample: str, data: st.DataObject) -> None:
 @given(
     st.sampled_from(SAMPLES),
     st.lists(
-        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=40), st.text(max_size=12)),
+        st.tuples(
+            st.integers(min_value=0), st.integers(min_value=0, max_value=40), st.text(max_size=12)
+        ),
         min_size=1,
         max_size=8,
     ),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES
 
 from kdlens.analysis import AnalysisSettings, Code, Severity, analyze
 from kdlens.analysis.evidence import Origin
 from kdlens.model import PoolOp
 from kdlens.parse import parse_text
+
+from helpers import FIXTURES
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 
@@ -105,7 +106,9 @@ def test_count_mismatch_is_flagged_on_arg4() -> None:
 
 
 def test_bytes_mismatch_is_flagged_on_the_counter() -> None:
-    text = seed_text().replace("Current Pool Bytes:       ( 0x00001058", "Current Pool Bytes:       ( 0x00001060")
+    text = seed_text().replace(
+        "Current Pool Bytes:       ( 0x00001058", "Current Pool Bytes:       ( 0x00001060"
+    )
     a = analyze(parse_text(text))
     mism = [d for d in a.diagnostics if d.code == Code.LEAK_BYTES_MISMATCH]
     assert len(mism) == 1

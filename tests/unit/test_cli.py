@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, REPO
 
 from kdlens.cli.main import main
+
+from helpers import FIXTURES, REPO
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 SCHEMA = REPO / ".venv" / "share" / "sarif-schema-2.1.0.json"
@@ -105,7 +106,9 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     assert exc.value.code == 2
 
 
-def test_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = SEED.read_bytes()
     fake = io.TextIOWrapper(io.BytesIO(data))
     monkeypatch.setattr(sys, "stdin", fake)
@@ -119,7 +122,14 @@ def test_source_map_shows_local_paths(tmp_path: Path, capsys: pytest.CaptureFixt
     src.mkdir(parents=True)
     (src / "handleioctl.c").write_text("/* stand-in */\n")
     code, out, _ = run(
-        ["check", str(SEED), "--source-map", f"d:\\coding\\wdmdrivers\\mydriver={src}", "--fail-on", "never"],
+        [
+            "check",
+            str(SEED),
+            "--source-map",
+            f"d:\\coding\\wdmdrivers\\mydriver={src}",
+            "--fail-on",
+            "never",
+        ],
         capsys,
     )
     assert code == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from helpers import FIXTURES, log
 from kdlens.analysis import Analysis, Code, analyze
 from kdlens.features.actions import (
     ActionKind,
@@ -13,6 +12,8 @@ from kdlens.features.actions import (
 )
 from kdlens.model import ModuleInfo, Range
 from kdlens.parse import parse_text
+
+from helpers import FIXTURES, log
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import FIXTURES, log
 from kdlens import knowledge
 from kdlens.analysis import Analysis, analyze
 from kdlens.features.hints import Hint, HintKind, inlay_hints, lenses
 from kdlens.index import TokenIndex, build_index
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
+
+from helpers import FIXTURES, log
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 EVERYTHING = Range(Position(0, 0), Position(10_000, 0))

@@ -13,7 +13,6 @@ from typing import overload
 
 import pytest
 
-from helpers import FIXTURES, log
 from kdlens import knowledge
 from kdlens.analysis import Analysis, analyze
 from kdlens.features import hover_pool
@@ -23,6 +22,8 @@ from kdlens.index import TokenIndex, build_index
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
 from kdlens.sources import SourceMapper
+
+from helpers import FIXTURES, log
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 C4_URL = "https://learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-0xc4"

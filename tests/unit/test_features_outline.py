@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from helpers import FIXTURES, log
 from kdlens.analysis import Analysis, analyze
 from kdlens.features.outline import Fold, NodeKind, OutlineNode, folds, outline
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
+
+from helpers import FIXTURES, log
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
 

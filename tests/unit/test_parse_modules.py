@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import log
 from kdlens.model import Range, Session
 from kdlens.parse import parse_text
+
+from helpers import log
 
 
 def rng(line: int, start: int, end: int) -> Range:

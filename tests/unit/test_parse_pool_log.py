@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import pickle
 
-from helpers import log
 from kdlens.model import PoolOp, Range, Session, Stack, StackKind
 from kdlens.parse import parse_text
+
+from helpers import log
 
 
 def parse(text: str) -> Session:

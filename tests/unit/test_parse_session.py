@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import log
-
 from kdlens.model import PromptKind, Range
 from kdlens.parse import parse_text
+
+from helpers import log
 
 
 def test_prompt_shapes() -> None:

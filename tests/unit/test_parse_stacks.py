@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from helpers import log
 from kdlens.model import Range, Session, Stack, StackKind
 from kdlens.parse import parse_text
 from kdlens.parse.core import Cursor
 from kdlens.parse.stacks import read_frames
 from kdlens.text import Document
+
+from helpers import log
 
 
 def rng(line: int, start: int, end: int) -> Range:

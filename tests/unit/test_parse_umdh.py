@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import log
 from kdlens.model import Range, StackKind
 from kdlens.parse import parse_text
+
+from helpers import log
 
 
 def _at(text: str, line: int, token: str) -> Range:

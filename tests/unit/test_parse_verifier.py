@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import log
 from kdlens.model import DriverLayout, Range, Session, StackKind
 from kdlens.parse import parse_text
+
+from helpers import log
 
 
 def parse(text: str) -> Session:
@@ -375,7 +376,7 @@ def test_legacy_report_stops_before_unknown_output() -> None:
 
 def test_fragment_table_takes_driver_from_command() -> None:
     text = log(
-        """  # noqa: W291
+        """
         kd> !verifier 3 Mydrv.sys
               Address     Length      Tag   Caller
               ----------  ----------  ----  ----------

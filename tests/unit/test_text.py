@@ -49,7 +49,9 @@ def test_every_byte_value_decodes() -> None:
 
 
 def test_logappend_mixing_ansi_and_unicode_recovers_both_parts() -> None:
-    ansi = ("kd> .logopen c:\\logs\\a.log\n" + "kd> lm\nstart    end        module name\n" * 40).encode("cp1252")
+    ansi = (
+        "kd> .logopen c:\\logs\\a.log\n" + "kd> lm\nstart    end        module name\n" * 40
+    ).encode("cp1252")
     unicode_part = ("kd> !analyze -v\nBugCheck C4, {62, 1, 2, 3}\n" * 40).encode("utf-16-le")
     d = decode(ansi + unicode_part + ansi)
     assert d.encoding == "mixed"

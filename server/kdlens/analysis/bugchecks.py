@@ -86,7 +86,9 @@ def merge_bugchecks(session: Session) -> list[BugCheckCase]:
         for case in reversed(cases):
             if case.code == b.code and _compatible(case.args, args):
                 case.occurrences.append(b)
-                case.args = [x if x is not None else y for x, y in zip(case.args, args, strict=True)]
+                case.args = [
+                    x if x is not None else y for x, y in zip(case.args, args, strict=True)
+                ]
                 break
         else:
             cases.append(BugCheckCase(code=b.code, args=args, occurrences=[b]))

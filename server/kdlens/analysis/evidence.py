@@ -101,11 +101,11 @@ class Evidence:
         want = normalize_module(name)
         found: ModuleInfo | None = None
         for m in self.modules:
-            if normalize_module(m.name) == want or (
-                m.image_name and normalize_module(m.image_name) == want
-            ):
-                if found is None or (found.start is None and m.start is not None):
-                    found = m
+            if (
+                normalize_module(m.name) == want
+                or (m.image_name and normalize_module(m.image_name) == want)
+            ) and (found is None or (found.start is None and m.start is not None)):
+                found = m
         return found
 
 
@@ -129,7 +129,11 @@ def gather(session: Session) -> Evidence:
         if table is None:
             continue
         for row in table.rows:
-            if row.caller is not None and row.caller_symbol is not None and row.caller_symbol.offset:
+            if (
+                row.caller is not None
+                and row.caller_symbol is not None
+                and row.caller_symbol.offset
+            ):
                 ev.address_symbol.setdefault(canonical_address(row.caller.value), row.caller_symbol)
     return ev
 

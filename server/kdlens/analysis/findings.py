@@ -12,7 +12,7 @@ from .. import knowledge
 from ..model import PoolAllocationTable, Range, VerifiedDriver
 from .bugchecks import BugCheckCase
 from .diagnostics import Code, Diagnostic, Related, Severity
-from .leaks import C4_LEAK_AT_UNLOAD, BUGCHECK_VERIFIER, Leak
+from .leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
 
 
 def size_text(n: int) -> str:
@@ -34,7 +34,11 @@ def bugcheck_summary(case: BugCheckCase, leaks: Sequence[Leak]) -> str:
             drivers = sorted({leak.driver.name for leak in leaks if leak.case is case})
             who = ", ".join(drivers) if drivers else (case.driver_names() or ["a driver"])[0]
             count = case.arg(4)
-            n = f"{count} pool allocation{'s' if count != 1 else ''}" if count is not None else "pool allocations"
+            n = (
+                f"{count} pool allocation{'s' if count != 1 else ''}"
+                if count is not None
+                else "pool allocations"
+            )
             return f"{who} unloaded without freeing {n}"
         sub = knowledge.c4_subcode(arg1)
         if sub is not None:

@@ -83,7 +83,12 @@ class Leak:
         """Leaks group by allocating function: ``module!function``, case-folded."""
         if self.call_site is not None and self.call_site.function:
             key = symbol_key(
-                SymbolRef(self.call_site.text, self.call_site.range, self.call_site.module, self.call_site.function)
+                SymbolRef(
+                    self.call_site.text,
+                    self.call_site.range,
+                    self.call_site.module,
+                    self.call_site.function,
+                )
             )
             if key:
                 return key.rsplit("+", 1)[0]
@@ -218,7 +223,9 @@ def _link(
     if leak.call_site_address is not None:
         leak.module = evidence.module_for_address(leak.call_site_address)
     if leak.module is None:
-        name = leak.call_site.module if leak.call_site and leak.call_site.module else leak.driver.name
+        name = (
+            leak.call_site.module if leak.call_site and leak.call_site.module else leak.driver.name
+        )
         leak.module = evidence.module_named(name)
 
     leak.source = resolver.resolve(leak.call_site_address, leak.call_site, return_address=True)

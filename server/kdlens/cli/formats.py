@@ -43,7 +43,10 @@ def lsp_diagnostic(d: Diagnostic, uri: str) -> dict[str, Any]:
         out["codeDescription"] = {"href": d.doc_url}
     if d.related:
         out["relatedInformation"] = [
-            {"location": {"uri": rel.path or uri, "range": _range(rel.range)}, "message": rel.message}
+            {
+                "location": {"uri": rel.path or uri, "range": _range(rel.range)},
+                "message": rel.message,
+            }
             for rel in d.related
         ]
     if d.data:
@@ -89,7 +92,9 @@ def write_text(results: Sequence[FileResult]) -> str:
             continue
         for d in r.diagnostics:
             s = d.range.start
-            lines.append(f"{r.path}:{s.line + 1}:{s.character + 1}: {d.severity.label} [{d.code}] {d.message}")
+            lines.append(
+                f"{r.path}:{s.line + 1}:{s.character + 1}: {d.severity.label} [{d.code}] {d.message}"
+            )
         a = r.analysis
         if a is not None and a.groups:
             total = sum(g.bytes for g in a.groups)

@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check", help="report the findings of debugger logs")
-    check.add_argument("files", nargs="*", metavar="FILE", help="log files; '-' or none reads standard input")
+    check.add_argument(
+        "files", nargs="*", metavar="FILE", help="log files; '-' or none reads standard input"
+    )
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument(
         "--symbol-path",
@@ -86,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra module!function pattern of an allocation helper to look past (repeatable)",
     )
     check.add_argument("--fail-on", choices=tuple(_FAIL_ON), default="warning")
-    check.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
+    )
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
@@ -140,10 +144,14 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         session, _doc = parse_bytes(data)
         analysis = analyze(session, settings)
         if big:
-            stderr.write(f"kdlens: analysed {result.path} in {time.perf_counter() - started:.1f} s   \n")
+            stderr.write(
+                f"kdlens: analysed {result.path} in {time.perf_counter() - started:.1f} s   \n"
+            )
         result.analysis = analysis
         result.diagnostics = analysis.diagnostics
-        roots = [Path(w) for w in args.workspace] or ([Path(path).resolve().parent] if path != "-" else [Path.cwd()])
+        roots = [Path(w) for w in args.workspace] or (
+            [Path(path).resolve().parent] if path != "-" else [Path.cwd()]
+        )
         mapper = SourceMapper.create(roots, source_map=source_map, srcpath=_srcpaths(analysis))
         for leak in analysis.leaks:
             if leak.source is not None and leak.source.path not in result.mapped_sources:

@@ -55,7 +55,9 @@ def unwrap(raw: Any) -> dict[str, Any]:
     return {}
 
 
-def parse_settings(raw: Any, workspace_folders: list[Path], environ: dict[str, str] | None = None) -> ServerSettings:
+def parse_settings(
+    raw: Any, workspace_folders: list[Path], environ: dict[str, str] | None = None
+) -> ServerSettings:
     """Read the ``kdlens`` settings; ``${workspaceFolder}`` expands to the first folder."""
     env = os.environ if environ is None else environ
     data = unwrap(raw)
@@ -79,7 +81,9 @@ def parse_settings(raw: Any, workspace_folders: list[Path], environ: dict[str, s
             else:
                 problems.append(f"kdlens.sourceMap entry {k!r} is not a string pair; ignored")
     elif sm is not None:
-        problems.append("kdlens.sourceMap should be an object of build-path prefix -> local folder; ignored")
+        problems.append(
+            "kdlens.sourceMap should be an object of build-path prefix -> local folder; ignored"
+        )
 
     return ServerSettings(
         symbol_path=symbol_path,

@@ -9,6 +9,7 @@ an empty result, so one broken feature never takes the server down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import traceback
@@ -41,7 +42,9 @@ MAX_DOCUMENT_CHARS = 512 * 1024 * 1024
 
 class KdlensServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("kdlens", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "kdlens", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+        )
         self.settings = ServerSettings()
         self.snapshots: dict[str, Snapshot] = {}
         self.pending: dict[str, asyncio.Task[Snapshot | None]] = {}
@@ -73,20 +76,21 @@ class KdlensServer(LanguageServer):
 
     def columns(self, snap: Snapshot) -> Columns:
         enc = self.workspace.position_encoding if self.protocol.workspace is not None else None
-        return Columns(snap.lines, str(enc.value if hasattr(enc, "value") else enc or "utf-16"))
+        name = enc.value if isinstance(enc, lsp.PositionEncodingKind) else enc
+        return Columns(snap.lines, str(name or "utf-16"))
 
     def log_error(self, message: str) -> None:
         log.error(message)
-        try:
-            self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=message))
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            self.window_log_message(
+                lsp.LogMessageParams(type=lsp.MessageType.Error, message=message)
+            )
 
     def log_info(self, message: str) -> None:
-        try:
-            self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message=message))
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            self.window_log_message(
+                lsp.LogMessageParams(type=lsp.MessageType.Info, message=message)
+            )
 
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The newest analysis of ``uri``, waiting for one in progress."""
@@ -118,13 +122,17 @@ class KdlensServer(LanguageServer):
         version = doc.version
         text = doc.source
         if len(text) > MAX_DOCUMENT_CHARS:
-            self.log_error(f"{uri}: the document is too large to analyse ({len(text):,} characters)")
+            self.log_error(
+                f"{uri}: the document is too large to analyse ({len(text):,} characters)"
+            )
             return None
         loop = asyncio.get_running_loop()
         try:
             snap = await loop.run_in_executor(
                 self.executor,
-                functools.partial(compute, uri, version, text, self.settings, self.mapper, tuple(self.resolvers)),
+                functools.partial(
+                    compute, uri, version, text, self.settings, self.mapper, tuple(self.resolvers)
+                ),
             )
         except Exception:
             self.log_error(f"kdlens could not analyse {uri}:\n{traceback.format_exc()}")
@@ -157,7 +165,9 @@ class KdlensServer(LanguageServer):
             per_file = {}
         self.update_source_diagnostics(snap.uri, per_file)
 
-    def update_source_diagnostics(self, log_uri: str, per_file: dict[str, list[lsp.Diagnostic]]) -> None:
+    def update_source_diagnostics(
+        self, log_uri: str, per_file: dict[str, list[lsp.Diagnostic]]
+    ) -> None:
         """Publish leaks on source files, merging what every open log says about each file."""
         old = self.source_diagnostics.get(log_uri, {})
         if per_file:
@@ -177,7 +187,9 @@ class KdlensServer(LanguageServer):
         if task is not None and not task.done():
             task.cancel()
         self.snapshots.pop(uri, None)
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
         self.update_source_diagnostics(uri, {})
 
     def reanalyse_all(self) -> None:
@@ -195,7 +207,9 @@ class KdlensServer(LanguageServer):
                 lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="kdlens")])
             )
         except Exception as exc:
-            self.log_info(f"kdlens: workspace/configuration failed ({exc}); keeping the current settings")
+            self.log_info(
+                f"kdlens: workspace/configuration failed ({exc}); keeping the current settings"
+            )
             return
         if result and isinstance(result[0], dict):
             self.apply_settings(result[0])
@@ -224,7 +238,12 @@ def is_log(uri: str, server: KdlensServer) -> bool:
     if lang == "windbg-log":
         return True
     low = uri.lower()
-    return low.endswith((".log", ".kdlog", ".dbglog", ".txt")) and lang in (None, "", "plaintext", "log")
+    return low.endswith((".log", ".kdlog", ".dbglog", ".txt")) and lang in (
+        None,
+        "",
+        "plaintext",
+        "log",
+    )
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

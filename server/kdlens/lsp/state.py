@@ -80,7 +80,9 @@ def compute(
     session = parse_document(doc)
     analysis = analyze(session, settings.analysis(), resolvers)
     index = build_index(analysis)
-    srcpath = [p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()]
+    srcpath = [
+        p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()
+    ]
     if not mapper.roots:
         log_path = uri_to_path(uri)
         if log_path is not None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from . import paths  # noqa: F401
-from . import stacks  # noqa: F401
-from . import pool  # noqa: F401
-from . import umdh  # noqa: F401
-from . import analyze  # noqa: F401
-from . import pool_log  # noqa: F401
-from . import verifier  # noqa: F401
-from . import ln  # noqa: F401
-from . import modules  # noqa: F401
+from . import (
+    analyze,  # noqa: F401
+    ln,  # noqa: F401
+    modules,  # noqa: F401
+    paths,  # noqa: F401
+    pool,  # noqa: F401
+    pool_log,  # noqa: F401
+    stacks,  # noqa: F401
+    umdh,  # noqa: F401
+    verifier,  # noqa: F401
+)

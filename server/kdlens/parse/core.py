@@ -68,7 +68,9 @@ class Cursor:
             return None
         return Num(value, text, self.rng(i, start, start + len(text)))
 
-    def sym(self, i: int, m: Match[str], group: int | str, bare_offset: bool = False) -> SymbolRef | None:
+    def sym(
+        self, i: int, m: Match[str], group: int | str, bare_offset: bool = False
+    ) -> SymbolRef | None:
         text = m.group(group)
         if text is None:
             return None

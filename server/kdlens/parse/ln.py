@@ -17,13 +17,13 @@ from ..numbers import parse_hex
 from .core import Cursor, block, command
 
 _RESULT_TRIGGER = r"^[ \t]*\([0-9a-fA-F`]+\)[ \t]+\S"
-_ADDR_SYM = re.compile(r"[ \t]*\((?P<addr>[0-9a-fA-F`]+)\)[ \t]*(?P<sym>[^|]*?)[ \t]*(?=\||$)")
-_SECOND = re.compile(r"\|[ \t]*\((?P<addr>[0-9a-fA-F`]+)\)[ \t]*(?P<sym>.*?)[ \t]*$")
+_ADDR_SYM = re.compile(r"[ \t]*\((?P<addr>[0-9a-fA-F`]+)\)[ \t]*(?P<sym>[^|]*)")
+_SECOND = re.compile(r"\|[ \t]*\((?P<addr>[0-9a-fA-F`]+)\)[ \t]*(?P<sym>.*)")
 _SOURCE = re.compile(r"[ \t]*(?P<path>\S.*?)\((?P<line>\d+)\)(?:\+(?P<off>0x[0-9a-fA-F]+))?[ \t]*$")
 _PATHISH = re.compile(r"[\\/]|\.\w+$")
 _EXACT = re.compile(r"[ \t]*Exact matches:[ \t]*$")
-_EXACT_ROW = re.compile(r"(?P<ind>[ \t]+)(?P<sym>\S.*?)[ \t]*$")
-_DECORATION = re.compile(r"[ \t]+=[ \t].*$|[ \t]+\([^()]*\)$")
+_EXACT_ROW = re.compile(r"(?P<ind>[ \t]+)(?P<sym>\S.*)")
+_DECORATION = re.compile(r"(?<=[ \t])(?:=[ \t].*|\([^()]*\))$")
 _NOISE = re.compile(
     r"[ \t]*(?:Browse module|Set bu breakpoint|Browse all global symbols|\*\*\*|DBGHELP:|SYMSRV:"
     r"|Loading symbols)"
@@ -82,10 +82,10 @@ def _exact(cur: Cursor, i: int) -> SymbolRef | None:
     m = _EXACT_ROW.match(cur.text(i))
     if not m:
         return None
-    text = m.group("sym")
+    text = m.group("sym").rstrip()
     cut = _DECORATION.search(text)
     if cut:
-        text = text[: cut.start()]
+        text = text[: cut.start()].rstrip()
     sym = cur.sym_at(i, text, m.start("sym"))
     return sym if sym is not None and sym.module is not None else None
 
@@ -175,7 +175,7 @@ class _Reader:
         if s <= indent or not line.strip():
             return i
         m = _ADDR_SYM.match(line)
-        if not m or m.end() < len(line.rstrip()):
+        if not m or "|" in line:
             return i
         after = _ln_symbol(cur, i, m)
         if after is None:

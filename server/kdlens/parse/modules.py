@@ -26,12 +26,12 @@ _ROW = re.compile(
     rf"(?P<ind>[ \t]*)(?P<start>{_A})[ \t]+(?P<end>{_A})[ \t]+(?P<name>[^\s(]\S*)"
     r"(?:[ \t]+(?P<marker>[A-Z#$*])(?=[ \t]|$))?"
     r"(?:[ \t]+\((?P<status>[^()]*)\))?"
-    r"(?:[ \t]+(?P<file>\S.*?))?[ \t]*$"
+    r"(?:[ \t]+(?P<file>\S.*))?$"
 )
 _HEADER_RE = r"^[ \t]*start[ \t]+end[ \t]+module name"
 _UNLOADED_RE = r"^[ \t]*Unloaded modules:"
 _UNLOADED = re.compile(_UNLOADED_RE)
-_KEY = re.compile(r"(?P<ind>[ \t]+)(?P<key>[A-Za-z][^:]*?):(?:[ \t]+(?P<value>.*?))?[ \t]*$")
+_KEY = re.compile(r"(?P<ind>[ \t]+)(?P<key>[A-Za-z][^:]*?):(?:[ \t]+(?P<value>.*))?$")
 _SKIP = re.compile(
     r"[ \t]*(?:Browse full module list|\.{3,}[ \t]*$|…|\*\*\*|DBGHELP:|SYMSRV:|Loading symbols)"
 )
@@ -45,12 +45,12 @@ _LMI_KEYS = (
     "Module|Base Address|Image Name|Machine Type|Time Stamp|Size|CheckSum|Characteristics"
     "|Debug Data Dirs|Image Type|Symbol Type|Compiler|Load Report"
 )
-_LMI_KEY = re.compile(rf"(?P<ind>[ \t]*)(?P<key>{_LMI_KEYS}):(?:[ \t]+(?P<value>.*?))?[ \t]*$")
+_LMI_KEY = re.compile(rf"(?P<ind>[ \t]*)(?P<key>{_LMI_KEYS}):(?:[ \t]+(?P<value>.*))?$")
 _LMI_ANY_KEY = re.compile(
-    r"(?P<ind>[ \t]*)(?P<key>[A-Za-z][A-Za-z ]*[A-Za-z]):(?:[ \t]+(?P<value>.*?))?[ \t]*$"
+    r"(?P<ind>[ \t]*)(?P<key>[A-Za-z][A-Za-z ]*[A-Za-z]):(?:[ \t]+(?P<value>.*))?$"
 )
 _GUID = re.compile(r"GUID:[ \t]*\{?(?P<guid>[0-9a-fA-F-]{32,36})\}?")
-_AGE = re.compile(r"Age:[ \t]*(?P<age>[0-9a-fA-F]+),[ \t]*Pdb:[ \t]*(?P<pdb>.*?)[ \t]*$")
+_AGE = re.compile(r"Age:[ \t]*(?P<age>[0-9a-fA-F]+),[ \t]*Pdb:[ \t]*(?P<pdb>.*)$")
 
 
 def _extent(cur: Cursor, i: int) -> tuple[int, int]:
@@ -75,7 +75,7 @@ def _row(cur: Cursor, i: int, unloaded: bool) -> tuple[ModuleInfo, int] | None:
         start=cur.num(i, m, "start"),
         end=cur.num(i, m, "end"),
         symbol_status=m.group("status").strip() if m.group("status") is not None else None,
-        symbol_file=m.group("file"),
+        symbol_file=m.group("file").rstrip() if m.group("file") else None,
         unloaded=unloaded,
     )
     if m.group("marker"):
@@ -92,7 +92,7 @@ def _verbose(cur: Cursor, mod: ModuleInfo, i: int) -> None:
     if not m:
         return  # hyperlink text (``Browse all global symbols``) and remarks
     key = m.group("key").strip()
-    value = m.group("value") or ""
+    value = (m.group("value") or "").rstrip()
     if key == "Image path":
         mod.image_path = value
     elif key == "Image name":
@@ -205,7 +205,7 @@ def lmi(cur: Cursor) -> int | None:
         m = _lmi_key(line, colon_col)
         if m:
             key = m.group("key")
-            value = m.group("value") or ""
+            value = (m.group("value") or "").rstrip()
             values.setdefault(key, []).append(value)
             if key == "Module" and value:
                 mod.name = value
@@ -234,7 +234,7 @@ def lmi(cur: Cursor) -> int | None:
                 a = _AGE.search(text)
                 if a:
                     mod.pdb_age = int(a.group("age"), 16)
-                    mod.symbol_file = a.group("pdb")
+                    mod.symbol_file = a.group("pdb").rstrip()
         else:
             break
         _extend(cur, mod, i)

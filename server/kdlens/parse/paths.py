@@ -13,7 +13,10 @@ _PATH = re.compile(
 )
 
 
-@block("search-path", r"^[ \t]*(?:Expanded Symbol search path is|Symbol search path is|Current Symbol Path is|Source search path is):")
+@block(
+    "search-path",
+    r"^[ \t]*(?:Expanded Symbol search path is|Symbol search path is|Current Symbol Path is|Source search path is):",
+)
 def search_path(cur: Cursor) -> int | None:
     m = _PATH.match(cur.text(cur.line))
     if not m:

@@ -21,8 +21,8 @@ def scan(doc: Document) -> Session:
     first = session.commands[0].line if session.commands else len(doc)
     if first > 0:
         regions.append((0, first, None))
-    for cmd in session.commands:
-        regions.append((cmd.output_start, cmd.output_end, cmd))
+    for command in session.commands:
+        regions.append((command.output_start, command.output_end, command))
 
     combined = REGISTRY.combined()
     blocks = REGISTRY.blocks

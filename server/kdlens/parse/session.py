@@ -26,11 +26,10 @@ def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
     for m in PROMPT_LINE.finditer(text):
         line = index.line_of(m.start())
         prompts = m.group("prompts")
-        last = None
-        for last in _SINGLE.finditer(prompts):
-            pass
-        if last is None:  # pragma: no cover - the outer pattern guarantees one
+        singles = list(_SINGLE.finditer(prompts))
+        if not singles:  # pragma: no cover - the outer pattern guarantees one
             continue
+        last = singles[-1]
         base = m.start("prompts")
         p_start = base + last.start() - m.start()
         p_end = base + last.end() - m.start()
@@ -60,7 +59,9 @@ def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
                 line,
                 prompt,
                 cmd_text,
-                Range.on_line(line, doc.col(line, c_start), doc.col_end(line, c_start + len(cmd_text))),
+                Range.on_line(
+                    line, doc.col(line, c_start), doc.col_end(line, c_start + len(cmd_text))
+                ),
             )
         )
     commands: list[Command] = []

@@ -45,8 +45,7 @@ _LONE_SYMBOL = re.compile(r"[ \t]*([A-Za-z0-9_.$\-]+![^\s\[\]]+)[ \t]*$")
 _SOURCE = re.compile(r"\[(?P<path>[^\[\]]+?) @ (?P<line>\d+)\][ \t]*$")
 _ANNOTATION = re.compile(r"\((?:FPO|CONV|TrapFrame|TaskGate)\b[^()]*\)[ \t]*$")
 _DOC_NOTE = re.compile(r"\[[^\[\]@]*\][ \t]*$")
-_AUTHOR_NOTE = re.compile(r"[ \t]+(?:<-{2,}|<={2,}|//[ \t]).*$")
-_TRAILING_ELISION = re.compile(r"[ \t]+(?:\.{3,}|…)[ \t]*$")
+_AUTHOR_NOTE = re.compile(r"(?<=[ \t])(?:<-{2,}|<={2,}|//[ \t])")
 
 #: Lines the debugger (or the docs) interleave with frames; they never end a stack.
 _NOISE = re.compile(
@@ -55,11 +54,11 @@ _NOISE = re.compile(
 )
 
 _HEADER_RE = (
-    r"^[ \t]*#?[ \t]*(?:Memory[ \t]+)?(?:ChildEBP|Child-SP|FramePtr)[ \t]+RetAddr"
+    r"^[ \t]*(?:#[ \t]*)?(?:Memory[ \t]+)?(?:ChildEBP|Child-SP|FramePtr)[ \t]+RetAddr"
     r"|^[ \t]*#[ \t]*(?:RetAddr[ \t]+:|Call Site[ \t]*$)"
 )
 _HEADER = re.compile(_HEADER_RE)
-_THREAD = re.compile(r"[ \t]*[.#]?[ \t]*\d+[ \t]+[Ii]d:[ \t]*[0-9a-fA-F]+\.[0-9a-fA-F]+\b")
+_THREAD = re.compile(r"[ \t]*(?:[.#][ \t]*)?\d+[ \t]+[Ii]d:[ \t]*[0-9a-fA-F]+\.[0-9a-fA-F]+\b")
 
 _MAX_PARAM_LINES = 64
 
@@ -153,9 +152,10 @@ def _read_site(cur: Cursor, i: int, line: str, start: int) -> _Site:
     if ann_start >= 0:
         site.annotation = line[ann_start:ann_end]
     if end > start and line[end - 1] in ".…":
-        m = _TRAILING_ELISION.search(line, start, end)
-        if m:
-            end = m.start()
+        body = line[start:end].rstrip(".…")
+        dots = end - start - len(body)
+        if (dots >= 3 or line[end - 1] == "…") and body[-1:] in (" ", "\t"):
+            end = start + len(body.rstrip())
     text = line[start:end]
     if not text or (text[0] in ".…" and _ELIDED.fullmatch(text)):
         return site

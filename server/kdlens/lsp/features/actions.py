@@ -29,6 +29,7 @@ _KINDS = {
     ActionKind.SOURCE: lsp.CodeActionKind.Source,
 }
 
+
 def client_copies_commands(ls: KdlensServer) -> bool:
     """True when the client's initialization options say it copies ``kdlens.copyCommand`` results."""
     options: Any = ls.initialization_options

@@ -40,7 +40,9 @@ def register(server: KdlensServer) -> None:
             ls.forget(uri)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: KdlensServer, params: lsp.DidChangeConfigurationParams) -> None:
+    async def did_change_configuration(
+        ls: KdlensServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
         caps = ls.client_capabilities.workspace
         if caps and caps.configuration:
             await ls.pull_configuration()
@@ -49,7 +51,9 @@ def register(server: KdlensServer) -> None:
         ls.reanalyse_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-    async def did_change_folders(ls: KdlensServer, params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+    async def did_change_folders(
+        ls: KdlensServer, params: lsp.DidChangeWorkspaceFoldersParams
+    ) -> None:
         ls.reanalyse_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -11,7 +11,9 @@ from ..server import KdlensServer, guard
 def register(server: KdlensServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     @guard(lambda: None)
-    async def goto_definition(ls: KdlensServer, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
+    async def goto_definition(
+        ls: KdlensServer, params: lsp.DefinitionParams
+    ) -> list[lsp.Location] | None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return None
@@ -31,7 +33,9 @@ def register(server: KdlensServer) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     @guard(lambda: None)
-    async def find_references(ls: KdlensServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
+    async def find_references(
+        ls: KdlensServer, params: lsp.ReferenceParams
+    ) -> list[lsp.Location] | None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return None
