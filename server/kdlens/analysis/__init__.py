@@ -14,7 +14,7 @@ from .diagnostics import Code, Diagnostic, Related, Severity
 from .evidence import Evidence, Origin, SourceLocation, gather
 from .findings import bugcheck_diagnostics, cross_check_diagnostics, leak_diagnostics, sort_key
 from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
-from .resolve import LogResolver, Resolver, ResolverChain
+from .resolve import LogResolver, Resolver, ResolverChain, SymbolSource
 from .settings import AnalysisSettings
 
 
@@ -34,17 +34,28 @@ def analyze(
     session: Session,
     settings: AnalysisSettings | None = None,
     resolvers: Sequence[Resolver] = (),
+    symbols: SymbolSource | None = None,
 ) -> Analysis:
-    """Analyse ``session``. ``resolvers`` (symbol files...) are asked after the log itself."""
+    """Analyse ``session``.
+
+    The log's own evidence answers first; then ``resolvers``, then the
+    resolver ``symbols`` builds for this session (symbol files).
+    """
     settings = settings or AnalysisSettings()
     evidence = gather(session)
-    resolver = ResolverChain([LogResolver(evidence), *resolvers])
+    chain: list[Resolver] = [LogResolver(evidence), *resolvers]
+    symbol_diagnostics: list[Diagnostic] = []
+    if symbols is not None:
+        sym_resolver, symbol_diagnostics = symbols.for_session(session, evidence)
+        chain.append(sym_resolver)
+    resolver = ResolverChain(chain)
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
     diagnostics = [
         *bugcheck_diagnostics(cases, leaks),
         *leak_diagnostics(leaks),
         *cross_check_diagnostics(leaks),
+        *symbol_diagnostics,
     ]
     diagnostics.sort(key=sort_key)
     return Analysis(
@@ -73,5 +84,6 @@ __all__ = [
     "Resolver",
     "Severity",
     "SourceLocation",
+    "SymbolSource",
     "analyze",
 ]

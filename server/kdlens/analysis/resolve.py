@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..model import SymbolRef
+from ..model import Session, SymbolRef
+from .diagnostics import Diagnostic
 from .evidence import Evidence, SourceLocation
 
 
@@ -26,6 +27,19 @@ class Resolver(Protocol):
         caller column, a frame's RetAddr): symbol files look it up one byte
         earlier so the answer is the call statement, not the line after it.
         """
+        ...
+
+
+class SymbolSource(Protocol):
+    """A long-lived provider of resolvers (symbol files on a symbol path).
+
+    It keeps what is expensive (loaded symbol files, caches) across analyses
+    and builds, for each session, a resolver that knows that session's module
+    load addresses. Problems it meets (a symbol file that does not match, an
+    inconsistent load address) come back as diagnostics on the log.
+    """
+
+    def for_session(self, session: Session, evidence: Evidence) -> tuple[Resolver, list[Diagnostic]]:
         ...
 
 
