@@ -106,6 +106,13 @@ def test_lmvm_verbose_properties() -> None:
     assert gfx.range == Range(rng(3, 0, 0).start, rng(13, 36, 36).end)
 
 
+def test_trailing_spaces_after_the_status() -> None:
+    text = "kd> lm\nstart    end        module name\n80800000 80a50000   nt         (deferred)        \n"
+    (nt,) = parse(text).modules
+    assert nt.symbol_status == "deferred" and nt.symbol_file is None
+    assert nt.range == rng(2, 0, 41)
+
+
 def test_reproducible_build_timestamp() -> None:
     text = log(
         """

@@ -26,7 +26,7 @@ _ROW = re.compile(
     rf"(?P<ind>[ \t]*)(?P<start>{_A})[ \t]+(?P<end>{_A})[ \t]+(?P<name>[^\s(]\S*)"
     r"(?:[ \t]+(?P<marker>[A-Z#$*])(?=[ \t]|$))?"
     r"(?:[ \t]+\((?P<status>[^()]*)\))?"
-    r"(?:[ \t]+(?P<file>\S.*))?$"
+    r"(?:[ \t]+(?P<file>\S(?:.*\S)?))?[ \t]*$"
 )
 _HEADER_RE = r"^[ \t]*start[ \t]+end[ \t]+module name"
 _UNLOADED_RE = r"^[ \t]*Unloaded modules:"

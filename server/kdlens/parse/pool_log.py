@@ -68,23 +68,23 @@ SymbolParts = tuple[str | None, str | None, int | None]
 class FrameReader:
     """Turns frame rows into ``Frame`` records with as little work per row as possible."""
 
-    __slots__ = ("_cache", "_col", "_col_end", "_plain", "lines")
+    __slots__ = ("_cache", "_col", "_col_end", "lines", "plain")
 
     def __init__(self, cur: Cursor) -> None:
         self.lines = cur.doc.lines
-        self._plain = cur.doc.lines is cur.doc.raw  # no colour codes: columns map 1:1
+        self.plain = cur.doc.lines is cur.doc.raw  # no colour codes: columns map 1:1
         self._col = cur.doc.col
         self._col_end = cur.doc.col_end
         self._cache: dict[str, SymbolParts] = {}
 
     def rng(self, i: int, start: int, end: int) -> Range:
-        if self._plain:
+        if self.plain:
             return Range(Position(i, start), Position(i, end))
         return Range(Position(i, self._col(i, start)), Position(i, self._col_end(i, end)))
 
     def rng2(self, i: int, start: int, j: int, end: int) -> Range:
         """From column ``start`` of line ``i`` to column ``end`` of line ``j``."""
-        if self._plain:
+        if self.plain:
             return Range(Position(i, start), Position(j, end))
         return Range(Position(i, self._col(i, start)), Position(j, self._col_end(j, end)))
 
@@ -107,7 +107,7 @@ class FrameReader:
         a0 = m.start(1)
         a1 = a0 + len(addr)
         value = int(addr.replace("`", ""), 16) if "`" in addr else int(addr, 16)
-        if self._plain:
+        if self.plain:
             p0 = Position(i, a0)
             p1 = Position(i, a1)
         else:
@@ -118,7 +118,7 @@ class FrameReader:
             return Frame(Range(p0, p1), address=num)
         s0 = m.start(2)
         s1 = s0 + len(sym)
-        if self._plain:
+        if self.plain:
             p2 = Position(i, s0)
             p3 = Position(i, s1)
         else:
@@ -146,31 +146,8 @@ def op_of(symbol: str | None) -> PoolOp | None:
     return PoolOp.FREE if m.group(1) else PoolOp.ALLOCATE
 
 
-class _FrameSource:
-    """Where a record's frames are in the text, to read them when first asked for."""
-
-    __slots__ = ("first", "last", "reader")
-
-    def __init__(self, reader: FrameReader, first: int, last: int) -> None:
-        self.reader = reader
-        self.first = first
-        self.last = last
-
-    def build(self) -> list[Frame]:
-        frames: list[Frame] = []
-        match = _FRAME.match
-        lines = self.reader.lines
-        try:
-            for i in range(self.first, self.last + 1):
-                m = match(lines[i])
-                if m is not None:
-                    frames.append(self.reader.frame(i, m))
-        except Exception:  # never let a lazy read fail the caller; keep what was read
-            pass
-        return frames
-
-
 _FRAMES_SLOT = Stack.__dict__["frames"]  # the member descriptor that stores ``Stack.frames``
+_UNREAD: list[Frame] = []  # placeholder while frames are unread; never handed out
 
 
 class LazyStack(Stack):
@@ -182,21 +159,36 @@ class LazyStack(Stack):
     deferred read it behaves as a ``Stack`` (copies and pickles are plain ones).
     """
 
-    __slots__ = ("_source",)
-    _source: _FrameSource | None
+    __slots__ = ("_first", "_last", "_reader")
+    _reader: FrameReader | None
+    _first: int
+    _last: int
+
+    @staticmethod
+    def deferred(
+        reader: FrameReader, first: int, last: int, rng: Range, header: str, x64: bool
+    ) -> LazyStack:
+        """A POOL_LOG stack whose frames are the frame rows of lines ``first``..``last``."""
+        stack = LazyStack(
+            kind=StackKind.POOL_LOG, range=rng, frames=_UNREAD, header=header, x64=x64
+        )
+        stack._reader = reader
+        stack._first = first
+        stack._last = last
+        return stack
 
     @property
     def frames(self) -> list[Frame]:
-        source: _FrameSource | None = getattr(self, "_source", None)
-        if source is not None:
-            self._source = None
-            _FRAMES_SLOT.__set__(self, source.build())
+        reader: FrameReader | None = getattr(self, "_reader", None)
+        if reader is not None:
+            self._reader = None
+            _FRAMES_SLOT.__set__(self, _read_frames(reader, self._first, self._last))
         frames: list[Frame] = _FRAMES_SLOT.__get__(self, Stack)
         return frames
 
     @frames.setter
     def frames(self, value: list[Frame]) -> None:
-        self._source = None
+        self._reader = None
         _FRAMES_SLOT.__set__(self, value)
 
     def _fields(self) -> tuple[object, ...]:
@@ -218,6 +210,20 @@ class LazyStack(Stack):
 
     def __reduce__(self) -> tuple[type[Stack], tuple[object, ...]]:
         return (Stack, self._fields())
+
+
+def _read_frames(reader: FrameReader, first: int, last: int) -> list[Frame]:
+    frames: list[Frame] = []
+    match = _FRAME.match
+    lines = reader.lines
+    try:
+        for i in range(first, last + 1):
+            m = match(lines[i])
+            if m is not None:
+                frames.append(reader.frame(i, m))
+    except Exception:  # a lazy read must never fail its caller; keep what was read
+        pass
+    return frames
 
 
 def _address_from_command(command: Command | None) -> int | None:
@@ -258,31 +264,34 @@ def pool_log(cur: Cursor) -> int | None:
 
     # The frame loop only counts rows and looks at the top ones for the operation.
     head: Match[str] | None = None
-    head_line = first = first_col = last = 0
+    head_line = first = first_col = 0
     count = 0
     op: PoolOp | None = None
-    i = cur.line
-    while i < end:
-        line = lines[i]
-        m = match_frame(line)
+    op_frames = _OP_FRAMES
+    stop = end
+    for i in range(cur.line, end):
+        m = match_frame(lines[i])
         if m is not None:
             if head is None:
-                break  # a frame outside any record belongs to someone else
+                stop = i  # a frame outside any record belongs to someone else
+                break
             if count == 0:
                 first = i
                 first_col = m.start(1)
-            if op is None and count < _OP_FRAMES:
+            if op is None and count < op_frames:
                 op = op_of(m.group(2))
             count += 1
-            last = i
-            i += 1
             continue
+        line = lines[i]
         h = _HEADER.match(line)
         p = None if h is not None else _PARSING.match(line)
         if h is not None or p is not None or _SEPARATOR.match(line):
             if head is not None:
-                frames = (first, first_col, last) if count else None
-                append_record(_record(reader, head_line, head, frames, op, index, searched))
+                append_record(
+                    _record(
+                        reader, head_line, head, count, first, first_col, i, op, index, searched
+                    )
+                )
                 index += 1
                 head = None
             if h is not None:
@@ -291,56 +300,64 @@ def pool_log(cur: Cursor) -> int | None:
                 index = 0
                 if p.group(1) is not None:
                     searched = parse_hex(p.group(1))
-            i += 1
             continue
         if _PREAMBLE.match(line) or NOISE.match(line):
-            i += 1
             continue
+        stop = i
         break
     if head is not None:
-        frames = (first, first_col, last) if count else None
-        append_record(_record(reader, head_line, head, frames, op, index, searched))
-    return i if i > cur.line else None
+        append_record(
+            _record(reader, head_line, head, count, first, first_col, stop, op, index, searched)
+        )
+    return stop if stop > cur.line else None
 
 
 def _record(
     reader: FrameReader,
     line: int,
     head: Match[str],
-    frames: tuple[int, int, int] | None,
+    count: int,
+    first: int,
+    first_col: int,
+    after: int,
     op: PoolOp | None,
     index: int,
     searched: int | None,
 ) -> PoolLogRecord:
-    """A record from its header match and where its frame rows are (first, first column, last)."""
+    """A record from its header and its ``count`` frame rows, the first at ``first``/``first_col``.
+
+    ``after`` is the line that ended the record; the last frame row is the
+    nearest one above it (noise lines may sit between frames).
+    """
     address = reader.num(line, head, 1)
     size = reader.num(line, head, 2)
     assert address is not None and size is not None  # the header pattern only admits hex
+    thread = reader.num(line, head, 3)
     text = head.group(0)
     lead = len(text) - len(text.lstrip())
-    header_range = reader.rng(line, lead, len(text.rstrip()))
-    if frames is not None:
-        first, first_col, last = frames
+    stripped = len(text.rstrip())
+    if thread is not None and head.end(3) == stripped and reader.plain:
+        header_range = Range(Position(line, lead), thread.range.end)
+    else:
+        header_range = reader.rng(line, lead, stripped)
+    x64 = len(address.text) - (2 if address.text[:2] in ("0x", "0X") else 0) > 8
+    if count:
         lines = reader.lines
+        last = after - 1
+        while last > first and _FRAME.match(lines[last]) is None:
+            last -= 1
         stack_range = reader.rng2(first, first_col, last, len(lines[last].rstrip(" \t")))
+        stack: Stack = LazyStack.deferred(reader, first, last, stack_range, text.strip(), x64)
         whole = Range(header_range.start, stack_range.end)
     else:
-        stack_range = whole = header_range
-    stack = LazyStack(
-        kind=StackKind.POOL_LOG,
-        range=stack_range,
-        frames=[],
-        header=text.strip(),
-        x64=len(address.text.replace("`", "").removeprefix("0x")) > 8,
-    )
-    if frames is not None:
-        stack._source = _FrameSource(reader, frames[0], frames[2])
+        stack = Stack(kind=StackKind.POOL_LOG, range=header_range, header=text.strip(), x64=x64)
+        whole = header_range
     return PoolLogRecord(
         range=whole,
         header_range=header_range,
         address=address,
         size=size,
-        thread=reader.num(line, head, 3),
+        thread=thread,
         stack=stack,
         op=op or PoolOp.UNKNOWN,
         index=index,
