@@ -18,6 +18,7 @@ from enum import Enum
 
 from .analysis import Analysis
 from .analysis.leaks import Leak
+from .gcpause import paused_gc
 from .model import (
     BugCheck,
     BugCheckArg,
@@ -174,6 +175,11 @@ class TokenIndex:
 
 def build_index(analysis: Analysis) -> TokenIndex:
     """Every token of ``analysis.session`` with the leak or record it belongs to."""
+    with paused_gc():
+        return _build_index(analysis)
+
+
+def _build_index(analysis: Analysis) -> TokenIndex:
     idx = TokenIndex()
     session = analysis.session
     leak_of: dict[int, Leak] = {id(leak.allocation): leak for leak in analysis.leaks}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..gcpause import paused_gc
 from ..model import Session
 from .bugchecks import BugCheckCase, merge_bugchecks
 from .diagnostics import Code, Diagnostic, Related, Severity
@@ -41,7 +42,16 @@ def analyze(
     The log's own evidence answers first; then ``resolvers``, then the
     resolver ``symbols`` builds for this session (symbol files).
     """
-    settings = settings or AnalysisSettings()
+    with paused_gc():
+        return _analyze(session, settings or AnalysisSettings(), resolvers, symbols)
+
+
+def _analyze(
+    session: Session,
+    settings: AnalysisSettings,
+    resolvers: Sequence[Resolver],
+    symbols: SymbolSource | None,
+) -> Analysis:
     evidence = gather(session)
     chain: list[Resolver] = [LogResolver(evidence), *resolvers]
     symbol_diagnostics: list[Diagnostic] = []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import traceback
 
+from ..gcpause import paused_gc
 from ..model import Command, Session
 from ..text import Document, LineIndex
 from .core import REGISTRY, Cursor
@@ -18,13 +18,8 @@ def scan(doc: Document) -> Session:
     millions of small records and no cycles, and the collector's repeated
     passes over them would cost as much as the parsing itself.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _scan(doc)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _scan(doc: Document) -> Session:
