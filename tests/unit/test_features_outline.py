@@ -123,7 +123,7 @@ def test_seed_outline_tree() -> None:
         ("ln", "MyDriver!DeviceControlDispatch+0x27", "handleioctl.c:38")
     ]
     assert [shape(c) for c in top[6].children] == [
-        ("pool-record", "Pool block 8645a000 (allocate)", "Size 00001000, 13 frames")
+        ("pool-record", "Pool block 8645a000 (allocate)", "Size 00001000, 13 lines")
     ]
     assert top[6].children[0].selection.start.line == 145
 

@@ -519,3 +519,48 @@ def test_broken_lines_do_not_fault() -> None:
         for d in rep.drivers:
             if d.allocations:
                 assert all(len(r.tag) == 4 for r in d.allocations.rows)
+
+
+def test_irql_records_without_banner_are_not_driver_stats() -> None:
+    text = log(
+        """
+        kd> !verifier 0xb
+        Driver Verification List
+
+        Entry     State           NonPagedPool   PagedPool   Module
+
+        8459ca50 Loaded           00000000       00000000    delta.sys
+
+        Thread:             8a1b2c3d
+        Old irql:           00000002
+        New irql:           00000000
+        Processor:          00000000
+        Time stamp:         0000495e
+
+            9a1b2c3d delta!Dpc+0x9a
+        """
+    )
+    s = parse(text)
+    (rep,) = s.verifier_reports
+    assert rep.drivers[0].stats == []
+    (trace,) = s.stacks
+    assert trace.kind is StackKind.TRACE and trace.thread == "8a1b2c3d" and len(trace.frames) == 1
+    assert rep.range.end.line == 13
+
+
+def test_second_driver_list_starts_a_new_report() -> None:
+    text = log(
+        """
+        Driver Verification List
+
+          MODULE: 0x84226b28 one.sys (Loaded)
+
+        an unexpected line
+
+        Driver Verification List
+
+          MODULE: 0x84226c40 two.sys (Loaded)
+        """
+    )
+    s = parse(text)
+    assert [[d.name for d in r.drivers] for r in s.verifier_reports] == [["one.sys"], ["two.sys"]]

@@ -10,6 +10,7 @@ first link of the resolver chain; symbol files come after it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -73,6 +74,8 @@ class Evidence:
     symbol_source: dict[str, SourceLocation] = field(default_factory=dict)
     ln_by_address: dict[int, LnResult] = field(default_factory=dict)
     modules: list[ModuleInfo] = field(default_factory=list)
+    _spans: list[tuple[int, int, ModuleInfo]] | None = None
+    _span_starts: list[int] = field(default_factory=list)
 
     def symbol_at(self, address: int) -> SymbolRef | None:
         return self.address_symbol.get(canonical_address(address))
@@ -90,10 +93,23 @@ class Evidence:
         return self.symbol_source.get(key) if key else None
 
     def module_for_address(self, address: int) -> ModuleInfo | None:
+        """The module whose range holds ``address`` (a loaded one over an unloaded one)."""
+        if self._spans is None:
+            spans = [
+                (canonical_address(m.start.value), canonical_address(m.end.value), m)
+                for m in self.modules
+                if m.start is not None and m.end is not None
+            ]
+            spans.sort(key=lambda t: (t[0], t[1]))
+            self._spans = spans
+            self._span_starts = [t[0] for t in spans]
         a = canonical_address(address)
         best: ModuleInfo | None = None
-        for m in self.modules:
-            if m.contains(a) and (best is None or not m.unloaded):
+        i = bisect_right(self._span_starts, a) - 1
+        # Ranges overlap only when a module was unloaded and another loaded in
+        # its place, so the few spans starting just below ``a`` are enough.
+        for start, end, m in reversed(self._spans[max(i - 7, 0) : i + 1]):
+            if start <= a < end and (best is None or (best.unloaded and not m.unloaded)):
                 best = m
         return best
 
@@ -113,8 +129,8 @@ def gather(session: Session) -> Evidence:
     """Index the address/symbol/source facts of ``session``.
 
     ``!verifier 0x80`` dumps can hold a million frame lines; their frames are
-    read lazily, so only the records that explain a leak are added (by
-    ``add_stack`` from the leak analysis), not the whole dump.
+    read lazily, and only the frame that explains a leak is added (by the
+    leak analysis), not the whole dump.
     """
     ev = Evidence(modules=list(session.modules))
     for ln in session.ln_results:

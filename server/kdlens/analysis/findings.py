@@ -92,11 +92,11 @@ def leak_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
             related.append(
                 Related(
                     leak.record.header_range,
-                    f"allocation stack (!verifier 0x80): {len(leak.record.stack.frames)} frames",
+                    "allocation stack (!verifier 0x80)",
                 )
             )
         if leak.frame is not None:
-            related.append(Related(leak.frame.range, "first frame outside the allocator"))
+            related.append(Related(leak.frame.range, "first frame outside the allocator wrappers"))
         if leak.ln is not None:
             related.append(Related(leak.ln.range, "ln output for the caller"))
         if leak.source is not None and leak.source.evidence is not None and leak.ln is None:

@@ -10,7 +10,7 @@ allocated it (through the resolver chain).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..model import (
@@ -22,12 +22,13 @@ from ..model import (
     PoolLogRecord,
     PoolOp,
     Session,
+    Stack,
     SymbolRef,
     VerifiedDriver,
 )
 from ..numbers import canonical_address, normalize_module
 from .bugchecks import BugCheckCase
-from .evidence import Evidence, SourceLocation, add_stack, symbol_key
+from .evidence import Evidence, SourceLocation, symbol_key
 from .resolve import Resolver
 from .settings import AnalysisSettings
 
@@ -125,6 +126,15 @@ class CallSiteGroup:
         return sum(leak.size for leak in self.leaks)
 
 
+def iter_frames(stack: Stack) -> Iterator[Frame]:
+    """A stack's frames, read one at a time when the stack supports it (pool-log stacks)."""
+    lazy = getattr(stack, "iter_frames", None)
+    if callable(lazy):
+        frames: Iterator[Frame] = lazy()
+        return frames
+    return iter(stack.frames)
+
+
 def leak_cases(cases: Sequence[BugCheckCase]) -> list[BugCheckCase]:
     return [c for c in cases if c.code == BUGCHECK_VERIFIER and c.arg(1) == C4_LEAK_AT_UNLOAD]
 
@@ -196,8 +206,6 @@ def _link(
     allocs = [r for r in leak.history if r.op is PoolOp.ALLOCATE]
     unknown = [r for r in leak.history if r.op is PoolOp.UNKNOWN]
     leak.record = allocs[0] if allocs else (unknown[0] if unknown else None)
-    if leak.record is not None:
-        add_stack(evidence, leak.record.stack)
 
     caller = canonical_address(row.caller.value) if row.caller is not None else None
     if caller is not None:
@@ -208,7 +216,8 @@ def _link(
         leak.call_site = evidence.symbol_at(caller)
 
     if leak.record is not None:
-        for fr in leak.record.stack.frames:
+        # Pool-log stacks are read lazily; stop at the first frame that counts.
+        for fr in iter_frames(leak.record.stack):
             if fr.symbol is None and fr.address is None:
                 continue
             if settings.is_wrapper(fr.symbol):
@@ -218,6 +227,8 @@ def _link(
                 leak.call_site = fr.symbol
             if fr.address is not None:
                 leak.call_site_address = canonical_address(fr.address.value)
+                if fr.symbol is not None and (fr.symbol.function or fr.symbol.offset is not None):
+                    evidence.address_symbol.setdefault(leak.call_site_address, fr.symbol)
             break
 
     if leak.call_site_address is not None:

@@ -208,7 +208,8 @@ def _record_node(rec: PoolLogRecord) -> OutlineNode:
         kind=NodeKind.RECORD,
         range=rec.range,
         selection=_inside(rec.header_range, rec.range),
-        detail=f"Size {rec.size.text}, {_plural(len(rec.stack.frames), 'frame')}",
+        # the frame count would force the lazy stack of every record in a dump
+        detail=f"Size {rec.size.text}, {_plural(rec.range.end.line - rec.header_range.end.line, 'line')}",
     )
 
 

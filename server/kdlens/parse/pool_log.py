@@ -16,6 +16,7 @@ that close a ``!verifier 0xf`` report) become ``Stack(kind=TRACE)`` entries in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from re import Match
 
 from ..model import (
@@ -190,6 +191,28 @@ class LazyStack(Stack):
     def frames(self, value: list[Frame]) -> None:
         self._reader = None
         _FRAMES_SLOT.__set__(self, value)
+
+    def iter_frames(self) -> Iterator[Frame]:
+        """The frames one at a time, without reading (or keeping) the rest.
+
+        Attributing a leak needs only the frames down to the first one outside
+        the allocator; on a 65,536-record dump reading whole stacks for that
+        costs seconds.
+        """
+        reader: FrameReader | None = getattr(self, "_reader", None)
+        if reader is None:
+            yield from self.frames
+            return
+        match = _FRAME.match
+        lines = reader.lines
+        for i in range(self._first, self._last + 1):
+            try:
+                m = match(lines[i])
+                frame = reader.frame(i, m) if m is not None else None
+            except Exception:  # a lazy read must never fail its caller
+                return
+            if frame is not None:
+                yield frame
 
     def _fields(self) -> tuple[object, ...]:
         return (self.kind, self.range, self.frames, self.header, self.x64, self.thread)
@@ -386,6 +409,15 @@ _KEY_VALUE = re.compile(
     r"[ \t]*(Thread|Old irql|New irql|Processor|Time stamp):[ \t]*((?:0x)?[0-9a-fA-F`]+)[ \t]*$"
 )
 _OLD_IRQL = re.compile(r"[ \t]*Old irql:")
+_TRACE_START = re.compile(
+    r"[ \t]*(?:[A-Za-z][A-Za-z /-]*? log[ \t]*$|Thread:[ \t]+(?:0x)?[0-9a-fA-F`]+[ \t]*$"
+    r"|Entry @ |IRP: (?:0x)?[0-9a-fA-F`]+ - |Displaying most recent |Resource fault injection history)"
+)
+
+
+def starts_trace(line: str) -> bool:
+    """True for a line that opens a trace log or one of its records."""
+    return _TRACE_START.match(line) is not None
 
 
 class _Trace:

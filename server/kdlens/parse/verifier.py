@@ -39,7 +39,7 @@ from ..model import (
     VerifierStat,
 )
 from .core import Cursor, block
-from .pool_log import NOISE, content_range, read_trace
+from .pool_log import NOISE, content_range, read_trace, starts_trace
 
 _H = r"[ \t]*(?:#{1,3}[ \t]*)?"  # ``## `` heading prefixes are documentation artifacts
 _HEX = r"(?:0x)?[0-9a-fA-F`]+"
@@ -138,10 +138,11 @@ class _State:
 )
 def verifier_report(cur: Cursor) -> int | None:
     """Read a status report (or a fragment of one) starting at a trigger line."""
-    stage = _trigger_stage(cur.text(cur.line))
+    line = cur.text(cur.line)
+    stage = _trigger_stage(line)
     if stage is None:
         return None
-    st = _open(cur, stage)
+    st, fresh = _open(cur, stage, _LIST.match(line) is not None)
     end = min(cur.end, len(cur.doc.lines))
     i = cur.line
     while i < end:
@@ -149,8 +150,12 @@ def verifier_report(cur: Cursor) -> int | None:
         if nxt is None:
             break
         i = nxt
+    if i == cur.line:
+        if fresh:
+            cur.session.verifier_reports.remove(st.report)
+        return None
     _close(cur, st)
-    return i if i > cur.line else None
+    return i
 
 
 def _trigger_stage(line: str) -> int | None:
@@ -170,7 +175,7 @@ def _trigger_stage(line: str) -> int | None:
     return None
 
 
-def _open(cur: Cursor, stage: int) -> _State:
+def _open(cur: Cursor, stage: int, list_heading: bool) -> tuple[_State, bool]:
     """Continue the report of this command output when the trigger fits after it, else start one."""
     reports = cur.session.verifier_reports
     region = cur.command.output_start if cur.command is not None else 0
@@ -181,6 +186,7 @@ def _open(cur: Cursor, stage: int) -> _State:
             stage >= have
             and not (stage == _FLAGS and rep.flags)
             and not (stage == _STATS and rep.stats)
+            and not (list_heading and rep.drivers)
         )
         if fits:
             st = _State(rep, rep.range.start.line, stage=have, last=rep.range.end.line)
@@ -188,10 +194,10 @@ def _open(cur: Cursor, stage: int) -> _State:
                 st.driver = rep.drivers[-1]
                 st.driver_first = st.driver.range.start.line
                 st.legacy_list = st.driver.layout is DriverLayout.TABLE
-            return st
+            return st, False
     rep = VerifierReport(range=cur.span(cur.line, cur.line))
     reports.append(rep)
-    return _State(rep, cur.line)
+    return _State(rep, cur.line), True
 
 
 def _close(cur: Cursor, st: _State) -> None:
@@ -323,6 +329,8 @@ def _step(cur: Cursor, st: _State, i: int, end: int) -> int | None:
             d.nonpaged_bytes = cur.num(i, m, 3)
             d.paged_bytes = cur.num(i, m, 4)
             return _consume(cur, st, i)
+    if st.stage == _DRIVERS and starts_trace(line):
+        return _trace(cur, st, i, end)
     if st.stage == _DRIVERS or st.driver is not None:
         nxt = _driver_detail(cur, st, i, line)
         if nxt is not None:
@@ -358,7 +366,7 @@ def _step(cur: Cursor, st: _State, i: int, end: int) -> int | None:
         if i + 1 < end and _TRACE_TITLE.match(cur.text(i + 1)):
             return _trace(cur, st, i, end)
         return _consume(cur, st, i)
-    if _TRACE_TITLE.match(line):
+    if _TRACE_TITLE.match(line):  # a trace section right after the statistics
         return _trace(cur, st, i, end)
     if _NOTE.match(line):
         return _consume(cur, st, i)
