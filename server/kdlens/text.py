@@ -120,6 +120,12 @@ def _boundary(data: bytes, guess: int, left: str | None, right: str | None) -> i
 
 def decode(data: bytes) -> Decoded:
     """Decode a log file's bytes; never raises."""
+    if b"\x00" not in data and not data.startswith((_UTF16_LE_BOM, _UTF16_BE_BOM)):
+        # No NUL byte: no UTF-16 anywhere (ASCII text in UTF-16 is half NULs).
+        if data.startswith(_UTF8_BOM):
+            return Decoded(data[3:].decode("utf-8", errors="replace"), "utf-8-sig")
+        text, enc = _single_byte(data)
+        return Decoded(text, enc)
     if data.startswith(_UTF8_BOM):
         return Decoded(data[3:].decode("utf-8", errors="replace"), "utf-8-sig")
     if data.startswith(_UTF16_LE_BOM) and not _has_mixed_tail(data[2:], "le"):
@@ -167,9 +173,15 @@ def _has_mixed_tail(body: bytes, order: str) -> bool:
 
 #: Terminal colour codes, with the escape byte or with it stripped (``[1m[31m``).
 _NOISE = re.compile(
-    r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\[(?:\d{1,3}(?:;\d{1,3})*)?m|\x00"
+    r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\[\d{1,3}(?:;\d{1,3})*m|\x00"
 )
-_NOISE_HINT = re.compile(r"[\x1b\x00]|\[\d{0,3}(?:;\d{1,3})*m")
+#: Colour codes whose escape byte was stripped; starts with a literal, so the
+#: engine can skip ahead quickly on clean text.
+_STRIPPED_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m")
+
+
+def _has_noise(text: str) -> bool:
+    return "\x1b" in text or "\x00" in text or _STRIPPED_SGR.search(text) is not None
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -188,10 +200,10 @@ class Document:
         raw = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
         self.raw: list[str] = raw
         self._maps: dict[int, list[int]] = {}
-        if _NOISE_HINT.search(text):
+        if _has_noise(text):
             lines = list(raw)
             for i, line in enumerate(raw):
-                if _NOISE_HINT.search(line):
+                if _has_noise(line):
                     clean, cmap = _clean(line)
                     if cmap is not None:
                         lines[i] = clean

@@ -63,7 +63,7 @@ async def wait_diagnostics(
     client: LanguageClient,
     uri: str,
     ok: Callable[[Sequence[lsp.Diagnostic]], bool] = lambda d: True,
-    timeout: float = 20.0,
+    timeout: float = 60.0,
 ) -> Sequence[lsp.Diagnostic]:
     """Wait (bounded) until diagnostics for ``uri`` satisfy ``ok``."""
 

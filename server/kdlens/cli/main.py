@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..analysis import AnalysisSettings, Severity, analyze
+from ..analysis import AnalysisSettings, Severity, SymbolSource, analyze
 from ..parse import parse_bytes
 from ..sources import SourceMapper
 from .formats import FileResult, write_json, write_sarif, write_text
@@ -124,6 +124,7 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         source_map=source_map,
         symbol_path=symbol_path,
     )
+    symbols = _symbol_source(symbol_path, stderr)
     progress = hasattr(stderr, "isatty") and stderr.isatty()
     results: list[FileResult] = []
     io_error = False
@@ -142,7 +143,7 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
             stderr.write(f"kdlens: analysing {result.path} ({len(data) / 1e6:.0f} MB)...\r")
             stderr.flush()
         session, _doc = parse_bytes(data)
-        analysis = analyze(session, settings)
+        analysis = analyze(session, settings, symbols=symbols)
         if big:
             stderr.write(
                 f"kdlens: analysed {result.path} in {time.perf_counter() - started:.1f} s   \n"
@@ -180,6 +181,18 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         return 0
     failing = any(d.severity <= threshold for r in results for d in r.diagnostics)
     return 1 if failing else 0
+
+
+def _symbol_source(symbol_path: Sequence[str], stderr: TextIO) -> SymbolSource | None:
+    """The symbol files on ``symbol_path``; what it skips is said once, on stderr."""
+    if not symbol_path:
+        return None
+    from ..symbols.resolver import SymbolFiles  # pefile and friends load only when needed
+
+    source = SymbolFiles(symbol_path, base_dir=Path.cwd())
+    for message in source.messages:
+        stderr.write(f"kdlens: {message}\n")
+    return source
 
 
 def _srcpaths(analysis: object) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..analysis import Origin, SourceLocation
 from ..analysis.leaks import Leak
-from ..index import Token
+from ..index import Kind, Token
 from ..model import (
     Frame,
     LnResult,
@@ -92,7 +92,7 @@ def _code_facts(
     shown = sym
     if value is not None:
         facts.append(module_fact(ctx, value))
-        known = ctx.analysis.evidence.symbol_at(value)
+        known = ctx.analysis.evidence.symbol_at(value) or _symbol_beside(ctx, token)
         if known is not None:
             shown = known
     if shown is not None and not (titled and sym is not None and shown.display == sym.display):
@@ -219,6 +219,24 @@ def _leak_at(ctx: HoverContext, value: int) -> Leak | None:
     for leak in ctx.analysis.leaks:
         if leak.address == value:
             return leak
+    return None
+
+
+def _symbol_beside(ctx: HoverContext, token: Token) -> SymbolRef | None:
+    """The symbol printed on the same frame row as an address token (pool-log frames).
+
+    Pool-log dumps are too big to index every frame's address ahead of time,
+    so the row itself is the place to look.
+    """
+    line = token.range.start.line
+    for t in ctx.index.on_line(line):
+        if (
+            t.kind is Kind.SYMBOL
+            and isinstance(t.value, SymbolRef)
+            and t.owner is token.owner
+            and t.range.start.character > token.range.start.character
+        ):
+            return t.value
     return None
 
 

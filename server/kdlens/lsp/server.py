@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
-from ..analysis.resolve import Resolver
+from ..analysis.resolve import SymbolSource
 from ..sources import SourceMapper
 from .config import ServerSettings, parse_settings
 from .convert import Columns
@@ -50,7 +50,7 @@ class KdlensServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[Snapshot | None]] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-analysis")
         self.mapper: SourceMapper = make_mapper(self.settings, [])
-        self.resolvers: list[Resolver] = []
+        self.symbols: SymbolSource | None = None
         #: log uri -> source file uri -> diagnostics published there for that log
         self.source_diagnostics: dict[str, dict[str, list[lsp.Diagnostic]]] = {}
         self.debounce = DEBOUNCE_SECONDS
@@ -131,7 +131,7 @@ class KdlensServer(LanguageServer):
             snap = await loop.run_in_executor(
                 self.executor,
                 functools.partial(
-                    compute, uri, version, text, self.settings, self.mapper, tuple(self.resolvers)
+                    compute, uri, version, text, self.settings, self.mapper, self.symbols
                 ),
             )
         except Exception:
@@ -218,13 +218,13 @@ class KdlensServer(LanguageServer):
         self.settings = parse_settings(raw, self.folders())
         for p in self.settings.problems:
             self.log_info(p)
-        from .symbols import configure_resolvers
+        from .symbols import configure_symbols
 
         try:
-            self.resolvers = configure_resolvers(self)
+            self.symbols = configure_symbols(self)
         except Exception:
             self.log_error(f"symbol files could not be set up:\n{traceback.format_exc()}")
-            self.resolvers = []
+            self.symbols = None
         self.mapper = make_mapper(self.settings, self.folders())
 
 

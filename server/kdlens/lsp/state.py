@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis import Analysis, analyze
-from ..analysis.resolve import Resolver
+from ..analysis.resolve import SymbolSource
 from ..index import TokenIndex, build_index
 from ..parse import parse_document
 from ..sources import SourceMapper
@@ -73,12 +73,12 @@ def compute(
     text: str,
     settings: ServerSettings,
     mapper: SourceMapper,
-    resolvers: Sequence[Resolver] = (),
+    symbols: SymbolSource | None = None,
 ) -> Snapshot:
     """Parse, analyse and index one version of a log (runs in a worker thread)."""
     doc = Document(text)
     session = parse_document(doc)
-    analysis = analyze(session, settings.analysis(), resolvers)
+    analysis = analyze(session, settings.analysis(), symbols=symbols)
     index = build_index(analysis)
     srcpath = [
         p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()

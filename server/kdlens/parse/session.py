@@ -23,8 +23,15 @@ _SINGLE = re.compile(
 def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
     """Every command echo in the document, in order, with its output's line span."""
     found: list[tuple[int, Prompt, str, Range]] = []
-    for m in PROMPT_LINE.finditer(text):
-        line = index.line_of(m.start())
+    match = PROMPT_LINE.match
+    # Every prompt holds a '>': testing for it first skips almost every line
+    # far faster than a regular expression scan of the whole text can.
+    for line, line_text in enumerate(doc.lines):
+        if ">" not in line_text:
+            continue
+        m = match(line_text)
+        if m is None:
+            continue
         prompts = m.group("prompts")
         singles = list(_SINGLE.finditer(prompts))
         if not singles:  # pragma: no cover - the outer pattern guarantees one

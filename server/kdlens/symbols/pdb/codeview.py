@@ -18,6 +18,8 @@ from .errors import PdbError
 S_END = 0x0006
 S_THUNK32 = 0x1102
 S_BLOCK32 = 0x1103
+S_COMPILE2 = 0x1116
+S_COMPILE3 = 0x113C
 S_WITH32 = 0x1104
 S_PUB32 = 0x110E
 S_LPROC32 = 0x110F
@@ -47,6 +49,9 @@ _THUNK = struct.Struct("<IIIIHHB")
 _SITE = struct.Struct("<III")
 _SEPCODE = struct.Struct("<IIIIIIHH")
 _PUB = struct.Struct("<IIH")
+#: Where the producer's version string starts in a compile record body: after the
+#: flags, the machine and four (S_COMPILE3) or three (S_COMPILE2) pairs of version numbers.
+_COMPILE_VERSION_AT = {S_COMPILE3: 4 + 2 + 8 * 2, S_COMPILE2: 4 + 2 + 6 * 2}
 
 
 @dataclass(slots=True)
@@ -68,6 +73,9 @@ class Procedure:
     offset: int
     length: int
     is_thunk: bool = False
+    #: the name is the linker's decorated symbol (``_ExFreePoolWithTag@8``): true for
+    #: thunks written by lld; Microsoft's linker names thunks undecorated (``_initterm``)
+    decorated: bool = False
     sites: list[InlineSite] = field(default_factory=list)
     #: separated code chunks (S_SEPCODE) that belong to this procedure
     extra: list[tuple[int, int, int]] = field(default_factory=list)
@@ -78,6 +86,8 @@ def parse_module_symbols(data: bytes, start: int, end: int, what: str) -> list[P
     procs: list[Procedure] = []
     # Each open scope: (procedure index or -1, site index or -1).
     stack: list[tuple[int, int]] = []
+    # The producer named by the latest S_COMPILE2/3 record, None before any.
+    producer: str | None = None
     pos = start
     end = min(end, len(data))
     while pos + 4 <= end:
@@ -99,7 +109,10 @@ def parse_module_symbols(data: bytes, start: int, end: int, what: str) -> list[P
                 raise PdbError(f"{what}: thunk record at {pos} is too short")
             t = _THUNK.unpack_from(data, body)
             name, _ = cstr_at(data, body + _THUNK.size, rec_end, what)
-            procs.append(Procedure(name, t[4], t[3], t[5], is_thunk=True))
+            # Only lld writes decorated thunk names; keep the old reading when
+            # no compile record says who wrote the module.
+            decorated = producer is None or producer.startswith("LLVM Linker")
+            procs.append(Procedure(name, t[4], t[3], t[5], is_thunk=True, decorated=decorated))
             stack.append((len(procs) - 1, -1))
         elif kind in (S_INLINESITE, S_INLINESITE2):
             fixed = _SITE.size + (4 if kind == S_INLINESITE2 else 0)
@@ -122,6 +135,9 @@ def parse_module_symbols(data: bytes, start: int, end: int, what: str) -> list[P
             if proc_index >= 0:
                 procs[proc_index].extra.append((s[6], s[4], s[2]))
             stack.append(stack[-1] if stack else (-1, -1))
+        elif kind in _COMPILE_VERSION_AT:
+            at = body + _COMPILE_VERSION_AT[kind]
+            producer = cstr_at(data, at, rec_end, what)[0] if at < rec_end else ""
         elif kind in _OTHER_SCOPES:
             stack.append(stack[-1] if stack else (-1, -1))
         elif kind in _SCOPE_ENDS and stack:

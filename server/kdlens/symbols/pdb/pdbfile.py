@@ -334,8 +334,8 @@ class PdbFile:
                     [(rva + r[1], r[2], r[3]) for r in rows],
                 )
             )
-        # Thunks carry the linker's decorated name (``_ExFreePoolWithTag@8`` on x86).
-        name = undecorate(raw.name, self._x86()) if raw.is_thunk else raw.name
+        # lld's thunks carry the decorated name (``_ExFreePoolWithTag@8`` on x86).
+        name = undecorate(raw.name, self._x86()) if raw.decorated else raw.name
         extra = []
         for segment, offset, length in raw.extra:
             chunk = self._amap.rva(segment, offset)

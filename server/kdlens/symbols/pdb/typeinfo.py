@@ -9,6 +9,7 @@ in one pass, bounded by the stream size.
 
 from __future__ import annotations
 
+import re
 import struct
 from array import array
 
@@ -28,6 +29,10 @@ _LF_ENUM = 0x1507
 _LF_INTERFACE = 0x1519
 
 _HEADER = struct.Struct("<IIIII")
+#: MSVC's internal name of an anonymous namespace (``?A0x1f2e3d4c``) as one scope of a
+#: string ID; procedure names and type names spell it as debuggers print it.
+_ANONYMOUS_SCOPE = re.compile(r"(?:(?<=::)|^)\?A0x[0-9A-Fa-f]+(?=::|$)")
+_ANONYMOUS = "`anonymous namespace'"
 #: Byte sizes of the numeric leaves that may precede a name (cvinfo.h LF_CHAR ...).
 _NUMERIC_SIZES = {
     0x8000: 1,
@@ -163,6 +168,8 @@ class InlineeNames:
         prefix = None
         if kind == LF_FUNC_ID and scope:
             prefix = ipi.string_id(scope)
+            if prefix and "?A0x" in prefix:
+                prefix = _ANONYMOUS_SCOPE.sub(_ANONYMOUS, prefix)
         elif kind == LF_MFUNC_ID and self._tpi is not None:
             prefix = self._tpi.type_name(scope)
         return f"{prefix}::{name}" if prefix else name

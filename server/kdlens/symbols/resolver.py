@@ -1,0 +1,600 @@
+"""Symbol files on the symbol path as a link of the resolver chain.
+
+``SymbolFiles`` is the long-lived ``SymbolSource``: it owns the symbol path,
+the table cache and its time limit. For each analysed session it decides,
+module by module, which PDB to use and where the module was loaded, and
+returns a ``SessionSymbols`` resolver plus the diagnostics worth showing:
+
+- ``symbol-mismatch``: a PDB was found but its GUID/age is not the one the
+  log (``!lmi``) or the image (its CodeView record) asks for; it is not used;
+- ``symbol-error``: a PDB could not be read (truncated, damaged);
+- ``symbol-timeout``: loading took longer than the time limit;
+- ``symbol-stripped``: the PDB holds public symbols only, so no source lines;
+- ``symbol-not-found``: no PDB on the symbol path for a driver Driver
+  Verifier watched;
+- ``inconsistent-load-base``: the log's addresses disagree about where a
+  module was loaded, so its addresses are not resolved.
+
+A PDB found by name alone (nothing to check its GUID against) is used, and
+every answer from it says so.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+from ..analysis.diagnostics import Diagnostic, Related, Severity
+from ..analysis.evidence import Evidence, Origin, SourceLocation
+from ..model import Range, Session, SymbolRef
+from ..numbers import canonical_address, normalize_module
+from .cache import DiskCache, LoadTimeout, TableCache, default_cache_dir
+from .loadbase import BaseVerdict, Sighting, gather_sightings, infer_base
+from .pdb import PdbError
+from .pe import ImageInfo, read_image
+from .store import Found, SymbolStore, file_name
+from .symbolpath import SymbolPath, parse_symbol_path
+from .table import SymbolTable, guid_text
+
+CODE_MISMATCH = "symbol-mismatch"
+CODE_ERROR = "symbol-error"
+CODE_TIMEOUT = "symbol-timeout"
+CODE_STRIPPED = "symbol-stripped"
+CODE_NOT_FOUND = "symbol-not-found"
+CODE_INCONSISTENT_BASE = "inconsistent-load-base"
+
+UNVERIFIED_NOTE = "unverified: matched by name only"
+#: Default limit, in seconds, on the symbol work of one analysis.
+DEFAULT_TIME_LIMIT = 20.0
+#: Modules whose symbol files one analysis looks for.
+MAX_MODULES = 40
+_IMAGE_EXTENSIONS = (".sys", ".dll", ".exe")
+
+
+class SymbolState(str, Enum):
+    VERIFIED = "verified"
+    UNVERIFIED = "unverified"
+    MISMATCH = "mismatch"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    NOT_FOUND = "not-found"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleStatus:
+    """What became of one module's symbols, in words a hover can show."""
+
+    module: str
+    state: SymbolState
+    message: str
+    pdb: Path | None = None
+    expected: str | None = None  # GUID+age key the log or the image asks for
+    found: str | None = None  # GUID+age key of the PDB that was found
+    base: int | None = None
+    stripped: bool = False
+
+
+# --------------------------------------------------------------------------- what the log says
+
+
+@dataclass(slots=True)
+class _Wanted:
+    """A module the log mentions, with every fact about its identity it prints."""
+
+    key: str
+    display: str
+    image_name: str | None = None
+    pdb_names: list[str] = field(default_factory=list)
+    guid: str | None = None  # 32 upper hex digits
+    age: int | None = None
+    timestamp: int | None = None
+    image_size: int | None = None
+    base: int | None = None
+    size: int | None = None
+    anchor: Range | None = None
+    verified_driver: bool = False
+    mentions: int = 0
+
+    @property
+    def expected_key(self) -> str | None:
+        if self.guid is None:
+            return None
+        return self.guid + (f"{self.age:X}" if self.age is not None else "")
+
+
+def _display_name(name: str) -> str:
+    n = name.strip()
+    for ext in (*_IMAGE_EXTENSIONS, ".pdb"):
+        if n.lower().endswith(ext):
+            return n[: -len(ext)]
+    return n
+
+
+def _wanted_modules(session: Session, sightings: dict[str, list[Sighting]]) -> list[_Wanted]:
+    wanted: dict[str, _Wanted] = {}
+
+    def get(name: str) -> _Wanted:
+        key = normalize_module(name)
+        w = wanted.get(key)
+        if w is None:
+            w = wanted[key] = _Wanted(key, _display_name(name))
+        return w
+
+    for m in session.modules:
+        if not m.name.strip():
+            continue
+        w = get(m.name)
+        w.mentions += 1
+        if w.anchor is None or (not m.unloaded and w.base is None):
+            w.anchor = m.name_range
+        if m.image_name and w.image_name is None:
+            w.image_name = file_name(m.image_name)
+        elif m.unloaded and w.image_name is None and "." in m.name:
+            w.image_name = file_name(m.name)
+        if m.symbol_file:
+            pdb = file_name(m.symbol_file)
+            if pdb and pdb.lower().endswith(".pdb") and pdb not in w.pdb_names:
+                w.pdb_names.append(pdb)
+        if m.pdb_guid and w.guid is None:
+            digits = m.pdb_guid.replace("-", "").upper()
+            if len(digits) == 32:
+                w.guid, w.age = digits, m.pdb_age
+        if m.timestamp is not None:
+            w.timestamp = m.timestamp
+        if m.image_size is not None:
+            w.image_size = m.image_size
+        if m.start is not None and (w.base is None or not m.unloaded):
+            start = canonical_address(m.start.value)
+            if m.end is not None and m.end.value > m.start.value:
+                w.size = m.end.value - m.start.value
+            elif m.image_size:
+                w.size = m.image_size
+            w.base = start
+    for d in session.drivers:
+        w = get(d.name)
+        w.verified_driver = True
+        w.mentions += 1
+        if w.image_name is None and "." in d.name:
+            w.image_name = file_name(d.name)
+        if w.anchor is None:
+            w.anchor = d.name_range
+    for key, rows in sightings.items():
+        if not rows or rows[0].symbol.module is None:
+            continue
+        w = wanted.get(key) or get(rows[0].symbol.module)
+        w.mentions += len(rows)
+        if w.anchor is None:
+            w.anchor = rows[0].range
+    order = sorted(
+        wanted.values(),
+        key=lambda w: (not w.verified_driver, not sightings.get(w.key), -w.mentions),
+    )
+    return order[:MAX_MODULES]
+
+
+# --------------------------------------------------------------------------- the per-session resolver
+
+
+@dataclass(slots=True)
+class _Bound:
+    """A module with a usable PDB, and where it sits (when known)."""
+
+    display: str
+    table: SymbolTable
+    verified: bool
+    base: int | None
+    size: int
+
+
+class SessionSymbols:
+    """The resolver for one session: addresses and symbols through the chosen PDBs."""
+
+    def __init__(self, bound: dict[str, _Bound], statuses: dict[str, ModuleStatus]) -> None:
+        self._bound = bound
+        self._statuses = statuses
+        self._placed = sorted(
+            (b.base, b.base + b.size, b) for b in bound.values() if b.base is not None
+        )
+        self._memo: dict[tuple[str, int, int], SourceLocation | None] = {}
+        self._lock = threading.Lock()
+
+    def status(self, module: str) -> ModuleStatus | None:
+        """What happened to ``module``'s symbols in this session (any spelling of its name)."""
+        return self._statuses.get(normalize_module(module))
+
+    @property
+    def statuses(self) -> list[ModuleStatus]:
+        return list(self._statuses.values())
+
+    def module_at(self, address: int) -> tuple[str, int] | None:
+        """``(module, rva)`` of an absolute address inside a placed module."""
+        a = canonical_address(address)
+        for start, end, b in self._placed:
+            if start <= a < end:
+                return b.display, a - start
+        return None
+
+    def resolve(
+        self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
+    ) -> SourceLocation | None:
+        if address is not None:
+            a = canonical_address(address)
+            for start, end, b in self._placed:
+                if start <= a < end:
+                    hit = self._at(b, a - start, return_address)
+                    if hit is not None:
+                        return hit
+                    break
+        if symbol is None or not symbol.module:
+            return None
+        named = self._bound.get(normalize_module(symbol.module))
+        if named is None:
+            return None
+        if symbol.function is None:
+            if symbol.offset is None:
+                return None
+            return self._at(named, symbol.offset, return_address)
+        if symbol.offset is None and address is not None:
+            # A caller column prints the function without the offset: the address
+            # is somewhere inside it, not at its start.
+            return None
+        fn = named.table.function_by_name(symbol.function)
+        if fn is None:
+            return None
+        return self._at(named, fn[1] + (symbol.offset or 0), return_address)
+
+    def _at(self, b: _Bound, rva: int, return_address: bool) -> SourceLocation | None:
+        key = (b.display.lower(), rva, int(return_address))
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        # A return address is the instruction after the call: step back into the call.
+        loc = b.table.lookup(rva - 1 if return_address and rva > 0 else rva)
+        hit: SourceLocation | None = None
+        if loc is not None and loc.file and loc.line:
+            offset = rva - loc.function_rva
+            function = f"{b.display}!{loc.function}" + (f"+0x{offset:x}" if offset else "")
+            chain = tuple(f.function for f in loc.frames) if len(loc.frames) > 1 else ()
+            hit = SourceLocation(
+                path=loc.file,
+                line=loc.line,
+                origin=Origin.SYMBOL_FILE,
+                function=function,
+                inline_chain=chain,
+                note=None if b.verified else UNVERIFIED_NOTE,
+            )
+        with self._lock:
+            self._memo[key] = hit
+        return hit
+
+
+# --------------------------------------------------------------------------- the source
+
+
+class SymbolFiles:
+    """A ``SymbolSource`` over the local folders of a symbol path."""
+
+    def __init__(
+        self,
+        symbol_path: Iterable[str],
+        trusted_unc_hosts: Iterable[str] = (),
+        base_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        disk_cache: bool = True,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        tables: TableCache | None = None,
+    ) -> None:
+        elements, trusted = tuple(symbol_path), tuple(trusted_unc_hosts)
+        #: what this source was built from; an equal configuration can keep using it
+        self.config: tuple[tuple[str, ...], tuple[str, ...], Path | None] = (
+            elements,
+            trusted,
+            base_dir,
+        )
+        self.path: SymbolPath = parse_symbol_path(elements, trusted, base_dir)
+        folder = (cache_dir or default_cache_dir()) if disk_cache else None
+        disk = DiskCache(folder) if folder is not None else None
+        self.tables = tables if tables is not None else TableCache(disk)
+        self.time_limit = time_limit
+        self._last: SessionSymbols | None = None
+
+    @property
+    def messages(self) -> list[str]:
+        """What the user should read once about this symbol path (skipped servers, refused folders)."""
+        out = list(self.path.refused)
+        remote = self.path.remote_message
+        if remote:
+            out.insert(0, remote)
+        return out
+
+    def status(self, module: str) -> ModuleStatus | None:
+        """``module``'s symbol status in the last analysed session."""
+        return self._last.status(module) if self._last is not None else None
+
+    def for_session(
+        self, session: Session, evidence: Evidence
+    ) -> tuple[SessionSymbols, list[Diagnostic]]:
+        deadline = time.monotonic() + self.time_limit
+        sightings = gather_sightings(session, evidence)
+        store = SymbolStore(self.path.folders)
+        bound: dict[str, _Bound] = {}
+        statuses: dict[str, ModuleStatus] = {}
+        diagnostics: list[Diagnostic] = []
+        for w in _wanted_modules(session, sightings):
+            _Choice(self, store, w, sightings.get(w.key, []), deadline).run(
+                bound, statuses, diagnostics
+            )
+        resolver = SessionSymbols(bound, statuses)
+        self._last = resolver
+        return resolver, diagnostics
+
+
+def _key_text(key: str) -> str:
+    """``GUID age N`` for messages."""
+    age = key[32:] or "?"
+    return f"GUID {guid_text(key)} age {int(age, 16) if age != '?' else '?'}"
+
+
+class _Choice:
+    """Picks the PDB of one module and places the module (one analysis)."""
+
+    def __init__(
+        self,
+        source: SymbolFiles,
+        store: SymbolStore,
+        wanted: _Wanted,
+        sightings: list[Sighting],
+        deadline: float,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.w = wanted
+        self.sightings = sightings
+        self.deadline = deadline
+        self.anchor = wanted.anchor or Range.on_line(0, 0, 0)
+
+    def _diag(self, code: str, message: str, related: Sequence[Related] = ()) -> Diagnostic:
+        return Diagnostic(
+            range=self.anchor,
+            severity=Severity.INFORMATION,
+            code=code,
+            message=message,
+            related=tuple(related),
+            data={"module": self.w.display},
+        )
+
+    def _image_names(self) -> list[str]:
+        if self.w.image_name:
+            return [self.w.image_name]
+        return [self.w.display + ext for ext in _IMAGE_EXTENSIONS]
+
+    def _images_on_path(self) -> list[ImageInfo]:
+        """Images of the module on the symbol path (the one the log names, when it says which)."""
+        key = None
+        if self.w.timestamp is not None and self.w.image_size is not None:
+            key = f"{self.w.timestamp:08X}{self.w.image_size:x}"
+        out: list[ImageInfo] = []
+        for name in self._image_names():
+            for found in self.store.find(name, key):
+                if key is not None and found.key is not None and found.key != key.upper():
+                    continue
+                try:
+                    out.append(read_image(found.path))
+                except PdbError:
+                    continue
+                if len(out) >= 8:
+                    return out
+        return out
+
+    def run(
+        self,
+        bound: dict[str, _Bound],
+        statuses: dict[str, ModuleStatus],
+        diagnostics: list[Diagnostic],
+    ) -> None:
+        w = self.w
+        expected = w.expected_key
+        expected_from = "the log's !lmi record" if expected else None
+        images = self._images_on_path() if w.guid is None else []
+        pdb_names = list(w.pdb_names)
+        for image in images:
+            if image.codeview is not None:
+                name = file_name(image.codeview.pdb_name)
+                if name and name.lower() not in (n.lower() for n in pdb_names):
+                    pdb_names.append(name)
+        if expected is None:
+            keys = {i.codeview.symbol_key for i in images if i.codeview is not None}
+            if len(keys) == 1:
+                expected = keys.pop()
+                expected_from = "the image on the symbol path"
+        default = f"{w.display}.pdb"
+        if default.lower() not in (n.lower() for n in pdb_names):
+            pdb_names.append(default)
+
+        candidates: list[Found] = []
+        seen: set[Path] = set()
+        for name in pdb_names:
+            for found in self.store.find(name, expected):
+                if found.path not in seen:
+                    seen.add(found.path)
+                    candidates.append(found)
+        if not candidates:
+            self._not_found(pdb_names[0], statuses, diagnostics)
+            return
+
+        mismatches: list[tuple[Found, str, str, str]] = []  # found, pdb key, expected, by whom
+        errors: list[tuple[Found, str]] = []
+        unverified: list[tuple[Found, SymbolTable]] = []
+        for found in candidates:
+            if expected and found.key and not _same_key(found.key, expected):
+                mismatches.append((found, found.key, expected, expected_from or ""))
+                continue
+            try:
+                table = self.source.tables.get(found.path, self.deadline)
+            except LoadTimeout:
+                self._timeout(found, statuses, diagnostics)
+                return
+            except PdbError as exc:
+                errors.append((found, exc.reason))
+                continue
+            if expected:
+                if _same_key(table.key, expected):
+                    self._use(found, table, True, expected, bound, statuses, diagnostics)
+                    return
+                mismatches.append((found, table.key, expected, expected_from or ""))
+                continue
+            beside = self.store.beside(found.path, self._image_names())
+            info: ImageInfo | None = None
+            if beside is not None:
+                try:
+                    info = read_image(beside)
+                except PdbError:
+                    info = None
+            if info is not None and info.codeview is not None:
+                if info.codeview.symbol_key == table.key:
+                    self._use(found, table, True, table.key, bound, statuses, diagnostics)
+                    return
+                mismatches.append(
+                    (found, table.key, info.codeview.symbol_key, f"the image next to it ({beside})")
+                )
+                continue
+            unverified.append((found, table))
+        if unverified:
+            found, table = self._best_by_name(unverified)
+            self._use(found, table, False, None, bound, statuses, diagnostics)
+            return
+        if mismatches:
+            found, key, want, by = mismatches[0]
+            message = (
+                f"{found.path.name} does not match {w.display}: {by} expects {_key_text(want)}, "
+                f"the PDB at {found.path} is {_key_text(key)}; it is not used"
+            )
+            if len(mismatches) > 1:
+                message += f" ({len(mismatches) - 1} other PDB(s) do not match either)"
+            statuses[w.key] = ModuleStatus(
+                w.display, SymbolState.MISMATCH, message, found.path, want, key
+            )
+            diagnostics.append(self._diag(CODE_MISMATCH, message))
+            return
+        found, reason = errors[0]
+        message = (
+            f"the symbol file {found.path} for {w.display} cannot be read: {reason}; "
+            "its source lines are not available"
+        )
+        statuses[w.key] = ModuleStatus(w.display, SymbolState.ERROR, message, found.path)
+        diagnostics.append(self._diag(CODE_ERROR, message))
+
+    def _agrees(self, table: SymbolTable) -> bool:
+        """True when the log's addresses fit ``table`` (one load base, the ``lm`` one if any)."""
+        verdict = infer_base(self.sightings, _rva_lookup(table))
+        if verdict.conflict is not None or verdict.sightings == 0:
+            return False
+        return self.w.base is None or verdict.base == self.w.base
+
+    def _best_by_name(self, tables: list[tuple[Found, SymbolTable]]) -> tuple[Found, SymbolTable]:
+        """Among PDBs matched by name only, the first one the log's addresses agree with."""
+        if len(tables) > 1 and self.sightings:
+            for pair in tables:
+                if self._agrees(pair[1]):
+                    return pair
+        return tables[0]
+
+    def _not_found(
+        self, pdb_name: str, statuses: dict[str, ModuleStatus], diagnostics: list[Diagnostic]
+    ) -> None:
+        folders = len(self.store.folders)
+        message = (
+            f"no {pdb_name} for {self.w.display} in the {folders} local folder(s) "
+            "of the symbol path"
+        )
+        statuses[self.w.key] = ModuleStatus(self.w.display, SymbolState.NOT_FOUND, message)
+        if self.w.verified_driver and folders:
+            diagnostics.append(self._diag(CODE_NOT_FOUND, message))
+
+    def _timeout(
+        self, found: Found, statuses: dict[str, ModuleStatus], diagnostics: list[Diagnostic]
+    ) -> None:
+        message = (
+            f"loading {found.path} for {self.w.display} takes longer than "
+            f"{self.source.time_limit:g} s; gave up for this analysis (it goes on in the background)"
+        )
+        statuses[self.w.key] = ModuleStatus(
+            self.w.display, SymbolState.TIMEOUT, message, found.path
+        )
+        diagnostics.append(self._diag(CODE_TIMEOUT, message))
+
+    def _use(
+        self,
+        found: Found,
+        table: SymbolTable,
+        verified: bool,
+        expected: str | None,
+        bound: dict[str, _Bound],
+        statuses: dict[str, ModuleStatus],
+        diagnostics: list[Diagnostic],
+    ) -> None:
+        w = self.w
+        size = w.size or table.data.image_extent or 0x1000
+        base = w.base
+        verdict: BaseVerdict | None = None
+        if base is None and self.sightings:
+            verdict = infer_base(self.sightings, _rva_lookup(table))
+            base = verdict.base
+        how = "verified" if verified else UNVERIFIED_NOTE
+        where = f"loaded at 0x{base:x}" if base is not None else "load address unknown"
+        message = f"{w.display}: {found.path} ({how}), {where}"
+        stripped = table.data.stripped
+        if stripped:
+            message += "; public symbols only, no source lines"
+        state = SymbolState.VERIFIED if verified else SymbolState.UNVERIFIED
+        status = ModuleStatus(
+            w.display, state, message, found.path, expected, table.key, base, stripped
+        )
+        if verdict is not None and verdict.conflict is not None:
+            (b1, s1), (b2, s2) = verdict.conflict
+            text = (
+                f"the log disagrees about where {w.display} was loaded: {s1.symbol.display} at "
+                f"0x{s1.address:x} puts it at 0x{b1:x}, {s2.symbol.display} at 0x{s2.address:x} "
+                f"at 0x{b2:x}; addresses in {w.display} are not resolved through {found.path.name}"
+            )
+            diagnostics.append(
+                Diagnostic(
+                    range=s2.range,
+                    severity=Severity.INFORMATION,
+                    code=CODE_INCONSISTENT_BASE,
+                    message=text,
+                    related=(Related(s1.range, f"puts {w.display} at 0x{b1:x}"),),
+                    data={"module": w.display, "bases": [f"0x{b1:x}", f"0x{b2:x}"]},
+                )
+            )
+            status = replace(status, message=f"{message}; {text}")
+        if stripped:
+            diagnostics.append(
+                self._diag(
+                    CODE_STRIPPED,
+                    f"{found.path.name} for {w.display} holds public symbols only (a stripped "
+                    "PDB): functions can be named but source lines are not available",
+                )
+            )
+        statuses[w.key] = status
+        bound[w.key] = _Bound(w.display, table, verified, base, size)
+
+
+def _rva_lookup(table: SymbolTable) -> Callable[[str], int | None]:
+    def rva_of(name: str) -> int | None:
+        fn = table.function_by_name(name)
+        return fn[1] if fn is not None else None
+
+    return rva_of
+
+
+def _same_key(a: str, b: str) -> bool:
+    """Equal GUID, and equal age when both say one."""
+    a, b = a.upper(), b.upper()
+    if a[:32] != b[:32]:
+        return False
+    return a[32:] == b[32:] or not a[32:] or not b[32:]
