@@ -217,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "check":
-            return run_check(args, sys.stdout, sys.stderr, sys.stdin)
+            with paused_gc():
+                return run_check(args, sys.stdout, sys.stderr, sys.stdin)
         if args.command == "serve":
             from ..lsp.server import serve
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -143,6 +144,10 @@ class KdlensServer(LanguageServer):
             return None
         if uri not in self.workspace.text_documents or current != version:
             return None  # stale: a newer version is on its way
+        # A snapshot is millions of small, acyclic records that live until the
+        # next edit. Moving them out of the collector's generations keeps its
+        # periodic passes (which would walk all of them) off the event loop.
+        gc.freeze()
         self.snapshots[uri] = snap
         self.publish(snap)
         return snap
