@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
 
 from .analysis import Analysis
 from .analysis.leaks import Leak
@@ -27,17 +28,19 @@ from .model import (
     ModuleInfo,
     Num,
     PoolAllocation,
+    PoolBlock,
     PoolLogRecord,
+    PoolUsage,
     Position,
     Range,
-    Session,
     SourceRef,
     Stack,
     StackKind,
     SymbolRef,
+    UmdhRecord,
     VerifiedDriver,
     VerifierFlag,
-    VerifierFlags,
+    VerifierReport,
 )
 from .numbers import canonical_address
 
@@ -89,6 +92,9 @@ class TokenIndex:
     _starts: dict[int, list[int]] = field(default_factory=dict)
     _lazy: list[_Lazy] = field(default_factory=list)
     _lazy_firsts: list[int] = field(default_factory=list)
+    #: running maximum of ``last`` over ``_lazy`` (sorted by ``first``), to stop
+    #: a backwards search as soon as no earlier region can reach a line
+    _reach: list[int] = field(default_factory=list)
 
     def add(self, token: Token) -> None:
         self.by_line.setdefault(token.range.start.line, []).append(token)
@@ -102,6 +108,11 @@ class TokenIndex:
             self._sort(line)
         self._lazy.sort(key=lambda z: z.first)
         self._lazy_firsts = [z.first for z in self._lazy]
+        reach = -1
+        self._reach = []
+        for z in self._lazy:
+            reach = max(reach, z.last)
+            self._reach.append(reach)
 
     def _sort(self, line: int) -> None:
         toks = self.by_line[line]
@@ -122,8 +133,11 @@ class TokenIndex:
         if not self._lazy:
             return
         i = bisect_right(self._lazy_firsts, line) - 1
-        if i >= 0 and self._lazy[i].first <= line <= self._lazy[i].last:
-            self._materialize(self._lazy[i])
+        while i >= 0 and self._reach[i] >= line:
+            z = self._lazy[i]
+            if z.last >= line:
+                self._materialize(z)
+            i -= 1
 
     def materialize_all(self) -> None:
         for z in self._lazy:
@@ -158,8 +172,10 @@ class TokenIndex:
     def in_lines(self, first: int, last: int) -> Iterator[Token]:
         """Tokens starting on lines ``first``..``last`` (materialising lazy regions there)."""
         if self._lazy:
-            lo = max(bisect_right(self._lazy_firsts, first) - 1, 0)
-            for z in self._lazy[lo:]:
+            i = bisect_right(self._lazy_firsts, first) - 1
+            while i >= 0 and self._reach[i] >= first:
+                i -= 1
+            for z in self._lazy[i + 1 :]:
                 if z.first > last:
                     break
                 if z.last >= first:
@@ -180,32 +196,97 @@ def build_index(analysis: Analysis) -> TokenIndex:
 
 
 def _build_index(analysis: Analysis) -> TokenIndex:
+    """Register every record as a lazy region: tokens are made when a line is asked for.
+
+    Building every token of a million-line log up front costs seconds; a hover
+    needs the tokens of one line, inlay hints those of one screen.
+    """
     idx = TokenIndex()
     session = analysis.session
     leak_of: dict[int, Leak] = {id(leak.allocation): leak for leak in analysis.leaks}
-    _bugchecks(idx, session)
-    _verifier(idx, session, leak_of)
-    _pool_log(idx, session)
-    for stack in session.stacks:
-        _stack(idx, stack)
-    for bc in session.bugchecks:
-        if bc.stack is not None:
-            _stack(idx, bc.stack)
-    for ln in session.ln_results:
-        _ln(idx, ln)
-    for m in session.modules:
-        _module(idx, m)
-    for b in session.pool_blocks:
-        idx.add(Token(b.address.range, Kind.ADDRESS, canonical_address(b.address.value), b))
-        idx.add(Token(b.size.range, Kind.SIZE, b.size.value, b))
-        idx.add(Token(b.tag_range, Kind.TAG, b.tag, b))
-    for u in session.pool_usage:
-        idx.add(Token(u.tag_range, Kind.TAG, u.tag, u))
-    for rec in session.umdh:
-        if rec.stack is not None:
-            _stack(idx, rec.stack)
+
+    _lazily(idx, session.bugchecks, _bugcheck_span, _bugcheck)
+    _lazily(idx, session.verifier_reports, lambda r: _lines(r.range), _report_head)
+    drivers = [d for r in session.verifier_reports for d in r.drivers]
+    _lazily(idx, drivers, _driver_span, _driver_head)
+    rows = [
+        (row, leak_of.get(id(row), row))
+        for d in drivers
+        if d.allocations is not None
+        for row in d.allocations.rows
+    ]
+    _lazily(idx, rows, lambda r: _lines(r[0].range), _row)
+    _lazily(idx, session.pool_log, lambda r: _lines(r.range), _record)
+    _lazily(idx, session.stacks, lambda st: _lines(st.range), _stack)
+    _lazily(idx, session.ln_results, lambda ln: _lines(ln.range), _ln)
+    _lazily(idx, session.modules, lambda m: _lines(m.range), _module)
+    _lazily(idx, session.pool_blocks, lambda b: _lines(b.range), _pool_block)
+    _lazily(idx, session.pool_usage, lambda u: _lines(u.range), _pool_usage)
+    _lazily(idx, session.umdh, lambda u: _lines(u.range), _umdh)
     idx.freeze()
     return idx
+
+
+_T = TypeVar("_T")
+
+#: Records per lazy region: small enough that materialising one is instant.
+_CHUNK = 32
+
+
+def _lines(r: Range) -> tuple[int, int]:
+    return r.start.line, r.end.line
+
+
+def _lazily(
+    idx: TokenIndex,
+    items: Sequence[_T],
+    span: Callable[[_T], tuple[int, int]],
+    emit: Callable[[TokenIndex, _T], None],
+) -> None:
+    for k in range(0, len(items), _CHUNK):
+        chunk = items[k : k + _CHUNK]
+        spans = [span(x) for x in chunk]
+        first = min(a for a, _ in spans)
+        last = max(b for _, b in spans)
+        idx.add_lazy(first, last, _emitter(chunk, emit))
+
+
+def _emitter(chunk: Sequence[_T], emit: Callable[[TokenIndex, _T], None]) -> Callable[[TokenIndex], None]:
+    def fill(ix: TokenIndex) -> None:
+        for x in chunk:
+            emit(ix, x)
+
+    return fill
+
+
+def _bugcheck_span(bc: BugCheck) -> tuple[int, int]:
+    ranges = [bc.range, bc.code_range]
+    if bc.block_range is not None:
+        ranges.append(bc.block_range)
+    if bc.stack is not None:
+        ranges.append(bc.stack.range)
+    ranges.extend(a.range for a in bc.args)
+    return min(r.start.line for r in ranges), max(r.end.line for r in ranges)
+
+
+def _driver_span(d: VerifiedDriver) -> tuple[int, int]:
+    ranges = [d.range, d.name_range, *(ps.range for ps in d.stats)]
+    return min(r.start.line for r in ranges), max(r.end.line for r in ranges)
+
+
+def _pool_block(idx: TokenIndex, b: PoolBlock) -> None:
+    idx.add(Token(b.address.range, Kind.ADDRESS, canonical_address(b.address.value), b))
+    idx.add(Token(b.size.range, Kind.SIZE, b.size.value, b))
+    idx.add(Token(b.tag_range, Kind.TAG, b.tag, b))
+
+
+def _pool_usage(idx: TokenIndex, u: PoolUsage) -> None:
+    idx.add(Token(u.tag_range, Kind.TAG, u.tag, u))
+
+
+def _umdh(idx: TokenIndex, rec: UmdhRecord) -> None:
+    if rec.stack is not None:
+        _stack(idx, rec.stack)
 
 
 def _num(idx: TokenIndex, n: Num | None, kind: Kind, owner: object, **kw: object) -> None:
@@ -215,15 +296,16 @@ def _num(idx: TokenIndex, n: Num | None, kind: Kind, owner: object, **kw: object
     idx.add(Token(n.range, kind, value, owner, **kw))  # type: ignore[arg-type]
 
 
-def _bugchecks(idx: TokenIndex, session: Session) -> None:
-    for bc in session.bugchecks:
-        idx.add(Token(bc.code_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
-        if bc.name_range is not None:
-            idx.add(Token(bc.name_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
-        for arg in bc.args:
-            _arg(idx, bc, arg)
-        if bc.symbol is not None:
-            idx.add(Token(bc.symbol.range, Kind.SYMBOL, bc.symbol, bc))
+def _bugcheck(idx: TokenIndex, bc: BugCheck) -> None:
+    idx.add(Token(bc.code_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
+    if bc.name_range is not None:
+        idx.add(Token(bc.name_range, Kind.BUGCHECK, bc, bc, bugcheck=bc))
+    for arg in bc.args:
+        _arg(idx, bc, arg)
+    if bc.symbol is not None:
+        idx.add(Token(bc.symbol.range, Kind.SYMBOL, bc.symbol, bc))
+    if bc.stack is not None:
+        _stack(idx, bc.stack)
 
 
 def _arg(idx: TokenIndex, bc: BugCheck, arg: BugCheckArg) -> None:
@@ -234,25 +316,19 @@ def _arg(idx: TokenIndex, bc: BugCheck, arg: BugCheckArg) -> None:
         idx.add(Token(d, Kind.ARG, arg, bc, bugcheck=bc))
 
 
-def _flags(idx: TokenIndex, flags: VerifierFlags) -> None:
-    if flags.level is not None:
-        idx.add(Token(flags.level.range, Kind.MASK, flags, flags))
-    for f in flags.flags:
-        idx.add(Token(f.range, Kind.FLAG, f, flags))
+def _report_head(idx: TokenIndex, rep: VerifierReport) -> None:
+    flags = rep.flags
+    if flags is not None:
+        if flags.level is not None:
+            idx.add(Token(flags.level.range, Kind.MASK, flags, flags))
+        for f in flags.flags:
+            idx.add(Token(f.range, Kind.FLAG, f, flags))
+    for st in rep.stats:
+        _num(idx, st.value, Kind.COUNT, st)
+        _num(idx, st.bytes, Kind.SIZE, st)
 
 
-def _verifier(idx: TokenIndex, session: Session, leak_of: dict[int, Leak]) -> None:
-    for rep in session.verifier_reports:
-        if rep.flags is not None:
-            _flags(idx, rep.flags)
-        for st in rep.stats:
-            _num(idx, st.value, Kind.COUNT, st)
-            _num(idx, st.bytes, Kind.SIZE, st)
-        for drv in rep.drivers:
-            _driver(idx, drv, leak_of)
-
-
-def _driver(idx: TokenIndex, drv: VerifiedDriver, leak_of: dict[int, Leak]) -> None:
+def _driver_head(idx: TokenIndex, drv: VerifiedDriver) -> None:
     idx.add(Token(drv.name_range, Kind.MODULE, drv.name, drv))
     _num(idx, drv.entry, Kind.ADDRESS, drv)
     _num(idx, drv.nonpaged_bytes, Kind.SIZE, drv)
@@ -261,45 +337,33 @@ def _driver(idx: TokenIndex, drv: VerifiedDriver, leak_of: dict[int, Leak]) -> N
         kind = Kind.SIZE if "bytes" in ps.name.lower() else Kind.COUNT
         _num(idx, ps.nonpaged, kind, ps)
         _num(idx, ps.paged, kind, ps)
-    if drv.allocations is None:
-        return
-    for row in drv.allocations.rows:
-        owner: PoolAllocation | Leak = leak_of.get(id(row), row)
-        _num(idx, row.address, Kind.ADDRESS, owner)
-        _num(idx, row.size, Kind.SIZE, owner)
-        idx.add(Token(row.tag_range, Kind.TAG, row.tag, owner))
-        caller = canonical_address(row.caller.value) if row.caller is not None else None
-        _num(idx, row.caller, Kind.ADDRESS, owner, return_address=True)
-        if row.caller_symbol is not None:
-            idx.add(
-                Token(
-                    row.caller_symbol.range,
-                    Kind.SYMBOL,
-                    row.caller_symbol,
-                    owner,
-                    address=caller,
-                    return_address=True,
-                )
+
+
+def _row(idx: TokenIndex, item: tuple[PoolAllocation, PoolAllocation | Leak]) -> None:
+    row, owner = item
+    _num(idx, row.address, Kind.ADDRESS, owner)
+    _num(idx, row.size, Kind.SIZE, owner)
+    idx.add(Token(row.tag_range, Kind.TAG, row.tag, owner))
+    caller = canonical_address(row.caller.value) if row.caller is not None else None
+    _num(idx, row.caller, Kind.ADDRESS, owner, return_address=True)
+    if row.caller_symbol is not None:
+        idx.add(
+            Token(
+                row.caller_symbol.range,
+                Kind.SYMBOL,
+                row.caller_symbol,
+                owner,
+                address=caller,
+                return_address=True,
             )
+        )
 
 
-def _pool_log(idx: TokenIndex, session: Session) -> None:
-    for rec in session.pool_log:
-        _num(idx, rec.address, Kind.ADDRESS, rec)
-        _num(idx, rec.size, Kind.SIZE, rec)
-        _num(idx, rec.thread, Kind.ADDRESS, rec)
-        # frames are read (and indexed) when one of the record's lines is touched
-        first = rec.header_range.start.line + 1
-        last = rec.range.end.line
-        if last >= first:
-            idx.add_lazy(first, last, _frames_filler(rec))
-
-
-def _frames_filler(rec: PoolLogRecord) -> Callable[[TokenIndex], None]:
-    def fill(ix: TokenIndex) -> None:
-        _stack(ix, rec.stack, rec)
-
-    return fill
+def _record(idx: TokenIndex, rec: PoolLogRecord) -> None:
+    _num(idx, rec.address, Kind.ADDRESS, rec)
+    _num(idx, rec.size, Kind.SIZE, rec)
+    _num(idx, rec.thread, Kind.ADDRESS, rec)
+    _stack(idx, rec.stack, rec)
 
 
 def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from .. import __version__
 from ..analysis import AnalysisSettings, Severity, SymbolSource, analyze
+from ..gcpause import paused_gc
 from ..parse import parse_bytes
 from ..sources import SourceMapper
 from .formats import FileResult, write_json, write_sarif, write_text

@@ -77,15 +77,9 @@ def _printed_in_hex(text: str, value: int) -> bool:
 
 
 def _tokens(index: TokenIndex, rng: Range) -> Iterator[Token]:
-    first, last = rng.start.line, rng.end.line
-    if last - first + 1 <= len(index.by_line):
-        line_numbers: Sequence[int] = range(first, last + 1)
-    else:
-        line_numbers = sorted(n for n in index.by_line if first <= n <= last)
-    for n in line_numbers:
-        for tok in index.on_line(n):
-            if rng.contains(tok.range.start) and rng.contains(tok.range.end):
-                yield tok
+    for tok in index.in_lines(rng.start.line, rng.end.line):
+        if rng.contains(tok.range.start) and rng.contains(tok.range.end):
+            yield tok
 
 
 def _how(src: SourceLocation) -> str:
