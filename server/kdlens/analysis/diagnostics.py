@@ -31,7 +31,7 @@ class Code:
     PARSER_FAULT = "parser-fault"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Related:
     """Another place that explains a finding; ``path`` None means the same log."""
 
@@ -40,7 +40,7 @@ class Related:
     path: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Diagnostic:
     range: Range
     severity: Severity

@@ -33,7 +33,7 @@ class Origin(str, Enum):
     SYMBOL_FILE = "pdb"  # read from a PDB
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceLocation:
     """A source line as the debugger or a symbol file names it (build path, 1-based line)."""
 
