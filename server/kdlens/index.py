@@ -230,7 +230,7 @@ def _build_index(analysis: Analysis) -> TokenIndex:
 _T = TypeVar("_T")
 
 #: Records per lazy region: small enough that materialising one is instant.
-_CHUNK = 32
+_CHUNK = 8
 
 
 def _lines(r: Range) -> tuple[int, int]:
