@@ -161,49 +161,41 @@ def cross_check_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
         n = len(rows)
         total = sum(leak.size for leak in rows)
         cut = " (the table is cut short with '...')" if table.truncated else ""
+        table_note = (Related(table.range, f"Pool Allocations of {driver.name}"),)
+
+        def mismatch(
+            where: Range,
+            code: str,
+            message: str,
+            cut: str = cut,
+            note: tuple[Related, ...] = table_note,
+        ) -> None:
+            out.append(Diagnostic(where, Severity.WARNING, code, message + cut, note))
+
         case = rows[0].case
-        if case is not None:
-            arg4 = case.primary.arg(4)
-            if arg4 is not None and arg4.value.value != n:
-                out.append(
-                    Diagnostic(
-                        range=arg4.value.range,
-                        severity=Severity.WARNING,
-                        code=Code.LEAK_COUNT_MISMATCH,
-                        message=(
-                            f"Arg4 says {arg4.value.value} allocations were not freed, but the "
-                            f"Pool Allocations table of {driver.name} lists {_rows(n)}{cut}"
-                        ),
-                        related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
-                    )
-                )
+        arg4 = case.primary.arg(4) if case is not None else None
+        if arg4 is not None and arg4.value.value != n:
+            mismatch(
+                arg4.value.range,
+                Code.LEAK_COUNT_MISMATCH,
+                f"Arg4 says {arg4.value.value} allocations were not freed, but the "
+                f"Pool Allocations table of {driver.name} lists {_rows(n)}",
+            )
         count_stat = driver.stat("Current Pool Allocations")
         if count_stat is not None and count_stat.total != n:
-            out.append(
-                Diagnostic(
-                    range=count_stat.range,
-                    severity=Severity.WARNING,
-                    code=Code.LEAK_COUNT_MISMATCH,
-                    message=(
-                        f"{driver.name} reports {count_stat.total} current pool allocations, "
-                        f"but its Pool Allocations table lists {_rows(n)}{cut}"
-                    ),
-                    related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
-                )
+            mismatch(
+                count_stat.range,
+                Code.LEAK_COUNT_MISMATCH,
+                f"{driver.name} reports {count_stat.total} current pool allocations, "
+                f"but its Pool Allocations table lists {_rows(n)}",
             )
         bytes_stat = driver.stat("Current Pool Bytes")
         if bytes_stat is not None and bytes_stat.total != total:
-            out.append(
-                Diagnostic(
-                    range=bytes_stat.range,
-                    severity=Severity.WARNING,
-                    code=Code.LEAK_BYTES_MISMATCH,
-                    message=(
-                        f"{driver.name} reports {size_text(bytes_stat.total)} in current pool "
-                        f"allocations, but its table rows add up to {size_text(total)}{cut}"
-                    ),
-                    related=(Related(table.range, f"Pool Allocations of {driver.name}"),),
-                )
+            mismatch(
+                bytes_stat.range,
+                Code.LEAK_BYTES_MISMATCH,
+                f"{driver.name} reports {size_text(bytes_stat.total)} in current pool "
+                f"allocations, but its table rows add up to {size_text(total)}",
             )
     return out
 
