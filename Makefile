@@ -30,7 +30,7 @@ $(SARIF_SCHEMA):
 	@rm -rf $(VENV)/share/tmp
 
 demo: venv
-	$(BIN)/kdlens check examples/mydriver-leak/kd-session.log --fail-on never
+	$(BIN)/kdlens check examples/mydriver-leak/kd-session.log examples/mydriver-leak/kd-session-nosymbols.log --symbol-path examples/mydriver-leak/symbols --fail-on never
 
 test: venv $(SARIF_SCHEMA)
 	$(BIN)/python -m pytest -q

@@ -2,4 +2,12 @@
 
 Everything here is pure Python so that kdlens can turn a raw address or
 ``module!function+0xoff`` into ``file.c:line`` on any operating system.
+
+- ``pdb/``: the PDB reader; ``pe``: an image's identity (CodeView record);
+- ``symbolpath``: ``_NT_SYMBOL_PATH`` reduced to local folders (servers are never contacted);
+- ``store``: where a PDB or image sits in those folders;
+- ``table`` and ``cache``: what is kept of a PDB, in memory and on disk
+  (``KDLENS_CACHE_DIR`` moves the disk cache);
+- ``loadbase``: where a module was loaded, from the addresses the log prints;
+- ``resolver``: ``SymbolFiles``, the analysis's ``SymbolSource``.
 """

@@ -221,6 +221,14 @@ class SessionSymbols:
     def resolve(
         self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
     ) -> SourceLocation | None:
+        try:
+            return self._resolve(address, symbol, return_address)
+        except Exception:  # never let one lookup take the analysis down
+            return None
+
+    def _resolve(
+        self, address: int | None, symbol: SymbolRef | None, return_address: bool
+    ) -> SourceLocation | None:
         if address is not None:
             a = canonical_address(address)
             for start, end, b in self._placed:
@@ -325,9 +333,21 @@ class SymbolFiles:
         statuses: dict[str, ModuleStatus] = {}
         diagnostics: list[Diagnostic] = []
         for w in _wanted_modules(session, sightings):
-            _Choice(self, store, w, sightings.get(w.key, []), deadline).run(
-                bound, statuses, diagnostics
-            )
+            if time.monotonic() >= deadline:
+                statuses[w.key] = ModuleStatus(
+                    w.display,
+                    SymbolState.TIMEOUT,
+                    f"not looked up: the {self.time_limit:g} s limit for symbol files was reached",
+                )
+                continue
+            choice = _Choice(self, store, w, sightings.get(w.key, []), deadline)
+            try:
+                choice.run(bound, statuses, diagnostics)
+            except Exception as exc:  # a bug here must not cost the rest of the analysis
+                bound.pop(w.key, None)
+                message = f"symbol files for {w.display} could not be used: internal error {exc!r}"
+                statuses[w.key] = ModuleStatus(w.display, SymbolState.ERROR, message)
+                diagnostics.append(choice.diagnostic(CODE_ERROR, message))
         resolver = SessionSymbols(bound, statuses)
         self._last = resolver
         return resolver, diagnostics
@@ -357,7 +377,7 @@ class _Choice:
         self.deadline = deadline
         self.anchor = wanted.anchor or Range.on_line(0, 0, 0)
 
-    def _diag(self, code: str, message: str, related: Sequence[Related] = ()) -> Diagnostic:
+    def diagnostic(self, code: str, message: str, related: Sequence[Related] = ()) -> Diagnostic:
         return Diagnostic(
             range=self.anchor,
             severity=Severity.INFORMATION,
@@ -372,18 +392,18 @@ class _Choice:
             return [self.w.image_name]
         return [self.w.display + ext for ext in _IMAGE_EXTENSIONS]
 
-    def _images_on_path(self) -> list[ImageInfo]:
+    def _images_on_path(self) -> list[tuple[Path, ImageInfo]]:
         """Images of the module on the symbol path (the one the log names, when it says which)."""
         key = None
         if self.w.timestamp is not None and self.w.image_size is not None:
             key = f"{self.w.timestamp:08X}{self.w.image_size:x}"
-        out: list[ImageInfo] = []
+        out: list[tuple[Path, ImageInfo]] = []
         for name in self._image_names():
             for found in self.store.find(name, key):
                 if key is not None and found.key is not None and found.key != key.upper():
                     continue
                 try:
-                    out.append(read_image(found.path))
+                    out.append((found.path, read_image(found.path)))
                 except PdbError:
                     continue
                 if len(out) >= 8:
@@ -401,16 +421,16 @@ class _Choice:
         expected_from = "the log's !lmi record" if expected else None
         images = self._images_on_path() if w.guid is None else []
         pdb_names = list(w.pdb_names)
-        for image in images:
+        for _path, image in images:
             if image.codeview is not None:
                 name = file_name(image.codeview.pdb_name)
                 if name and name.lower() not in (n.lower() for n in pdb_names):
                     pdb_names.append(name)
         if expected is None:
-            keys = {i.codeview.symbol_key for i in images if i.codeview is not None}
+            keys = {i.codeview.symbol_key: p for p, i in images if i.codeview is not None}
             if len(keys) == 1:
-                expected = keys.pop()
-                expected_from = "the image on the symbol path"
+                expected, path = keys.popitem()
+                expected_from = f"the image {path}"
         default = f"{w.display}.pdb"
         if default.lower() not in (n.lower() for n in pdb_names):
             pdb_names.append(default)
@@ -459,7 +479,7 @@ class _Choice:
                     self._use(found, table, True, table.key, bound, statuses, diagnostics)
                     return
                 mismatches.append(
-                    (found, table.key, info.codeview.symbol_key, f"the image next to it ({beside})")
+                    (found, table.key, info.codeview.symbol_key, f"the image {beside}")
                 )
                 continue
             unverified.append((found, table))
@@ -478,7 +498,7 @@ class _Choice:
             statuses[w.key] = ModuleStatus(
                 w.display, SymbolState.MISMATCH, message, found.path, want, key
             )
-            diagnostics.append(self._diag(CODE_MISMATCH, message))
+            diagnostics.append(self.diagnostic(CODE_MISMATCH, message))
             return
         found, reason = errors[0]
         message = (
@@ -486,7 +506,7 @@ class _Choice:
             "its source lines are not available"
         )
         statuses[w.key] = ModuleStatus(w.display, SymbolState.ERROR, message, found.path)
-        diagnostics.append(self._diag(CODE_ERROR, message))
+        diagnostics.append(self.diagnostic(CODE_ERROR, message))
 
     def _agrees(self, table: SymbolTable) -> bool:
         """True when the log's addresses fit ``table`` (one load base, the ``lm`` one if any)."""
@@ -513,7 +533,7 @@ class _Choice:
         )
         statuses[self.w.key] = ModuleStatus(self.w.display, SymbolState.NOT_FOUND, message)
         if self.w.verified_driver and folders:
-            diagnostics.append(self._diag(CODE_NOT_FOUND, message))
+            diagnostics.append(self.diagnostic(CODE_NOT_FOUND, message))
 
     def _timeout(
         self, found: Found, statuses: dict[str, ModuleStatus], diagnostics: list[Diagnostic]
@@ -525,7 +545,8 @@ class _Choice:
         statuses[self.w.key] = ModuleStatus(
             self.w.display, SymbolState.TIMEOUT, message, found.path
         )
-        diagnostics.append(self._diag(CODE_TIMEOUT, message))
+        if self.w.verified_driver or self.sightings:
+            diagnostics.append(self.diagnostic(CODE_TIMEOUT, message))
 
     def _use(
         self,
@@ -574,7 +595,7 @@ class _Choice:
             status = replace(status, message=f"{message}; {text}")
         if stripped:
             diagnostics.append(
-                self._diag(
+                self.diagnostic(
                     CODE_STRIPPED,
                     f"{found.path.name} for {w.display} holds public symbols only (a stripped "
                     "PDB): functions can be named but source lines are not available",
