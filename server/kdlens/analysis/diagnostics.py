@@ -29,6 +29,13 @@ class Code:
     LEAK_BYTES_MISMATCH = "leak-bytes-mismatch"
     NO_ALLOCATION_HISTORY = "no-allocation-history"
     PARSER_FAULT = "parser-fault"
+    # symbol files
+    SYMBOL_MISMATCH = "symbol-mismatch"
+    SYMBOL_ERROR = "symbol-error"
+    SYMBOL_TIMEOUT = "symbol-timeout"
+    SYMBOL_STRIPPED = "symbol-stripped"
+    SYMBOL_NOT_FOUND = "symbol-not-found"
+    INCONSISTENT_LOAD_BASE = "inconsistent-load-base"
 
 
 @dataclass(slots=True, unsafe_hash=True)

@@ -26,7 +26,7 @@ from ..model import (
     SymbolRef,
     VerifiedDriver,
 )
-from ..numbers import canonical_address, normalize_module
+from ..numbers import canonical_address, normalize_module, split_symbol
 from .bugchecks import BugCheckCase
 from .evidence import Evidence, SourceLocation, symbol_key
 from .resolve import Resolver
@@ -242,6 +242,19 @@ def _link(
     leak.source = resolver.resolve(leak.call_site_address, leak.call_site, return_address=True)
     if leak.source is None and caller is not None and caller != leak.call_site_address:
         leak.source = resolver.resolve(caller, row.caller_symbol, return_address=True)
+    if (leak.call_site is None or not leak.call_site.function) and leak.source and leak.source.function:
+        # the log printed no function name (no symbols loaded); the symbol file knows it
+        named = _symbol_from_text(leak.source.function, row)
+        if named is not None:
+            leak.call_site = named
+
+
+def _symbol_from_text(text: str, row: PoolAllocation) -> SymbolRef | None:
+    module, function, offset = split_symbol(text)
+    if function is None:
+        return None
+    where = row.caller.range if row.caller is not None else row.range
+    return SymbolRef(text, where, module, function, offset)
 
 
 def group_by_call_site(leaks: Sequence[Leak]) -> list[CallSiteGroup]:

@@ -134,6 +134,12 @@ _RULES: dict[str, str] = {
     "leak-count-mismatch": "Counts of leaked allocations disagree between two parts of the log.",
     "leak-bytes-mismatch": "Byte totals of leaked allocations disagree between two parts of the log.",
     "no-allocation-history": "The log holds no allocation history for a leaked block.",
+    "symbol-mismatch": "A symbol file was found but belongs to another build of the module.",
+    "symbol-error": "A symbol file could not be read.",
+    "symbol-timeout": "Loading a symbol file took too long.",
+    "symbol-stripped": "A symbol file holds public symbols only, no source lines.",
+    "symbol-not-found": "No symbol file was found for a verified driver on the symbol path.",
+    "inconsistent-load-base": "The log's addresses disagree about where a module was loaded.",
 }
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from ..analysis.diagnostics import Diagnostic, Related, Severity
+from ..analysis.diagnostics import Code, Diagnostic, Related, Severity
 from ..analysis.evidence import Evidence, Origin, SourceLocation
 from ..model import Range, Session, SymbolRef
 from ..numbers import canonical_address, normalize_module
@@ -40,12 +40,12 @@ from .store import Found, SymbolStore, file_name
 from .symbolpath import SymbolPath, parse_symbol_path
 from .table import SymbolTable, guid_text
 
-CODE_MISMATCH = "symbol-mismatch"
-CODE_ERROR = "symbol-error"
-CODE_TIMEOUT = "symbol-timeout"
-CODE_STRIPPED = "symbol-stripped"
-CODE_NOT_FOUND = "symbol-not-found"
-CODE_INCONSISTENT_BASE = "inconsistent-load-base"
+CODE_MISMATCH = Code.SYMBOL_MISMATCH
+CODE_ERROR = Code.SYMBOL_ERROR
+CODE_TIMEOUT = Code.SYMBOL_TIMEOUT
+CODE_STRIPPED = Code.SYMBOL_STRIPPED
+CODE_NOT_FOUND = Code.SYMBOL_NOT_FOUND
+CODE_INCONSISTENT_BASE = Code.INCONSISTENT_LOAD_BASE
 
 UNVERIFIED_NOTE = "unverified: matched by name only"
 #: Default limit, in seconds, on the symbol work of one analysis.
