@@ -487,3 +487,48 @@ def test_odd_logs_never_break_the_symbol_link(tmp_path: Path) -> None:
             a.resolver.resolve(address, sym, return_address=ret)
 
     check()
+
+
+def test_hover_on_a_module_says_what_became_of_its_symbol_file(tmp_path: Path) -> None:
+    """A mismatched PDB is named in the module's hover, with the key the log asked for."""
+    import shutil
+
+    from kdlens.analysis import analyze
+    from kdlens.features.hover import hover
+    from kdlens.index import build_index
+    from kdlens.model import Position
+    from kdlens.parse import parse_text
+    from kdlens.sources import SourceMapper
+
+    pdb = pdb_path("x64-O0")
+    store = tmp_path / "store"
+    store.mkdir()
+    shutil.copy(pdb, store / pdb.name)
+    name = pdb.stem
+    text = (
+        "0: kd> lm\n"
+        "start             end                 module name\n"
+        f"fffff807`1b2b0000 fffff807`1b2c8000   {name}   (deferred)\n"
+        f"0: kd> !lmi {name}\n"
+        f"Loaded Module Info: [{name}]\n"
+        f"         Module: {name}\n"
+        "   Base Address: fffff8071b2b0000\n"
+        f"     Image Name: {name}.sys\n"
+        "Debug Data Dirs: Type  Size     VA  Pointer\n"
+        "             CODEVIEW    61,  2140,    1540 RSDS - GUID: {00000000-1111-2222-3333-444444444444}\n"
+        f"               Age: 1, Pdb: C:\\build\\{name}.pdb\n"
+    )
+    session = parse_text(text)
+    a = analyze(session, symbols=SymbolFiles([str(store)], disk_cache=False))
+    assert any(d.code == "symbol-mismatch" for d in a.diagnostics)
+    line = text.splitlines()[2]
+    res = hover(
+        a,
+        build_index(a),
+        text.splitlines(),
+        SourceMapper.create([tmp_path]),
+        Position(2, line.index(name) + 1),
+    )
+    assert res is not None
+    assert "Symbol file: mismatch" in res.markdown
+    assert "0000000011112222333344444444444" in res.markdown.replace("-", "").upper()

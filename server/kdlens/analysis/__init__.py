@@ -29,6 +29,20 @@ class Analysis:
     leaks: list[Leak] = field(default_factory=list)
     groups: list[CallSiteGroup] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The per-session symbol-file resolver, when a symbol path is configured.
+    symbol_files: Resolver | None = None
+
+    def symbol_status(self, module: str) -> str | None:
+        """What became of ``module``'s symbol file, in a sentence (for hovers)."""
+        status = getattr(self.symbol_files, "status", None)
+        if not callable(status):
+            return None
+        st = status(module)
+        if st is None:
+            return None
+        state = getattr(getattr(st, "state", None), "value", "")
+        message = str(getattr(st, "message", ""))
+        return f"{state}: {message}" if state and message else message or None
 
 
 def analyze(
@@ -55,6 +69,7 @@ def _analyze(
     evidence = gather(session)
     chain: list[Resolver] = [LogResolver(evidence), *resolvers]
     symbol_diagnostics: list[Diagnostic] = []
+    sym_resolver: Resolver | None = None
     if symbols is not None:
         sym_resolver, symbol_diagnostics = symbols.for_session(session, evidence)
         chain.append(sym_resolver)
@@ -77,6 +92,7 @@ def _analyze(
         leaks=leaks,
         groups=group_by_call_site(leaks),
         diagnostics=diagnostics,
+        symbol_files=sym_resolver,
     )
 
 

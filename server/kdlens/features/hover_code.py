@@ -46,7 +46,9 @@ def module_fact(ctx: HoverContext, value: int) -> str:
     m = ev.module_for_address(value)
     if m is not None and m.start is not None:
         gone = " (unloaded)" if m.unloaded else ""
-        return f"Module: {code(m.name)}{gone} + 0x{value - m.start.value:x} (from `lm`)"
+        fact = f"Module: {code(m.name)}{gone} + 0x{value - m.start.value:x} (from `lm`)"
+        symbols = ctx.analysis.symbol_status(m.name)
+        return f"{fact}; symbols {esc(symbols)}" if symbols else fact
     if not ev.modules:
         return "Module: unknown (this log has no `lm` output)"
     return "Module: none of the modules `lm` listed contains it"
@@ -326,7 +328,10 @@ def module_markdown(ctx: HoverContext, token: Token) -> str:
         if m.unloaded:
             facts.append("Listed among the unloaded modules")
     if m is not None and m.symbol_status:
-        facts.append(f"Symbols: {esc(m.symbol_status)}")
+        facts.append(f"Symbols in the debugger: {esc(m.symbol_status)}")
+    symbol_file = ctx.analysis.symbol_status(name)
+    if symbol_file:
+        facts.append(f"Symbol file: {esc(symbol_file)}")
     want = normalize_module(name)
     for drv in ctx.analysis.session.drivers:
         if normalize_module(drv.name) == want:
