@@ -33,9 +33,12 @@ _KINDS = {
 def client_copies_commands(ls: KdlensServer) -> bool:
     """True when the client's initialization options say it copies ``kdlens.copyCommand`` results."""
     options: Any = ls.initialization_options
-    if isinstance(options, Mapping) and isinstance(options.get("kdlens"), Mapping):
-        options = options["kdlens"]
-    return isinstance(options, Mapping) and options.get("clientCopiesCommands") is True
+    if not isinstance(options, Mapping):
+        return False
+    if options.get("clientCopiesCommands") is True:
+        return True
+    inner = options.get("kdlens")
+    return isinstance(inner, Mapping) and inner.get("clientCopiesCommands") is True
 
 
 def copy_command(text: str) -> lsp.Command:
