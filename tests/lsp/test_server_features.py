@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -153,3 +154,22 @@ async def test_x64_vf_target_layout(client: LanguageClient, workspace: Path) -> 
     )
     why = await _hover(client, uri, pos)
     assert "resolve" in why.lower() or "no source" in why.lower()
+
+
+async def test_copy_command_answers_the_text_and_shows_it(
+    client: LanguageClient, workspace: Path
+) -> None:
+    uri, text = await _ready(client, workspace)
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(
+            command="kdlens.copyCommand", arguments=["!verifier 0x80 0x982a8fe0"]
+        )
+    )
+    assert result == "!verifier 0x80 0x982a8fe0"
+    # this client did not say it copies by itself, so the server shows the text
+    await asyncio.wait_for(_message_with(client, "!verifier 0x80 0x982a8fe0"), 30)
+
+
+async def _message_with(client: LanguageClient, needle: str) -> None:
+    while not any(needle in m.message for m in client.messages):
+        await client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE)
