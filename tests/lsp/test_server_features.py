@@ -159,7 +159,7 @@ async def test_x64_vf_target_layout(client: LanguageClient, workspace: Path) -> 
 async def test_copy_command_answers_the_text_and_shows_it(
     client: LanguageClient, workspace: Path
 ) -> None:
-    uri, text = await _ready(client, workspace)
+    await _ready(client, workspace)
     result = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams(
             command="kdlens.copyCommand", arguments=["!verifier 0x80 0x982a8fe0"]
