@@ -32,7 +32,7 @@ $(SARIF_SCHEMA):
 demo: venv
 	$(BIN)/kdlens check examples/mydriver-leak/kd-session.log examples/mydriver-leak/kd-session-nosymbols.log --symbol-path examples/mydriver-leak/symbols --fail-on never
 
-test: venv $(SARIF_SCHEMA)
+test: venv $(SARIF_SCHEMA) vsix grammar-deps
 	$(BIN)/python -m pytest -q
 
 lint: venv
@@ -45,3 +45,61 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache bench/out
+
+# The VS Code extension (client/). `make client` installs the npm packages
+# exactly as client/package-lock.json pins them (install scripts off: nothing
+# is fetched beyond the registry packages), type-checks and bundles;
+# `make vsix` packages kdlens-<version>.vsix at the top of the checkout.
+# Under `make test` a machine without npm only gets a note (the extension's
+# tests then skip); asked for directly, both targets need npm.
+CLIENT_STAMP := client/node_modules/.kdlens-installed
+NPM := $(shell command -v npm 2>/dev/null)
+
+.PHONY: client vsix client-clean
+
+test: KDLENS_NPM_OPTIONAL := 1
+
+ifeq ($(NPM),)
+client vsix:
+	@if [ -n "$(KDLENS_NPM_OPTIONAL)" ]; then \
+	  echo "note: npm not found; the VS Code extension is not built and its tests will be skipped"; \
+	else \
+	  echo "make $@: npm (Node.js 20 or newer) is needed to build the VS Code extension" >&2; exit 1; \
+	fi
+else
+$(CLIENT_STAMP): client/package.json client/package-lock.json
+	cd client && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+client: $(CLIENT_STAMP)
+	cd client && npm run --silent lint && npm run --silent build
+
+vsix: client
+	cd client && npm run --silent package
+endif
+
+client-clean:
+	rm -rf client/node_modules client/out client/out-test client/syntaxes client/server kdlens-*.vsix
+
+# End-to-end: the packaged extension in a real VS Code for the web (code-server
+# driven through Debian's Chromium). The first run on a machine installs
+# code-server into ~/.cache/kdlens-e2e; screenshots go to tests/e2e/out/.
+.PHONY: e2e
+e2e: vsix
+	bash tests/e2e/run.sh
+
+# Node tools of the grammar tests in tests/grammar (vscode-tmgrammar-test, pinned by
+# its package-lock.json). `npm ci` runs again when node_modules is missing or older
+# than the lock file; without npm there is only a note and those tests skip.
+GRAMMAR_DIR   := tests/grammar
+GRAMMAR_STAMP := $(GRAMMAR_DIR)/node_modules/.kdlens-installed
+
+.PHONY: grammar-deps
+grammar-deps: $(GRAMMAR_STAMP)
+
+$(GRAMMAR_STAMP): $(GRAMMAR_DIR)/package-lock.json $(GRAMMAR_DIR)/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(GRAMMAR_DIR) && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.kdlens-installed; \
+	else \
+	  echo "note: npm not found; the grammar tests will be skipped"; \
+	fi

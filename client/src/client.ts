@@ -1,0 +1,87 @@
+// The language client: how the server process is started and what the
+// client adds on top of plain LSP (copying debugger commands).
+
+import * as vscode from "vscode";
+import {
+  LanguageClient,
+  type LanguageClientOptions,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  TransportKind,
+} from "vscode-languageclient/node";
+
+export const CLIENT_ID = "kdlens";
+export const LANGUAGE_ID = "windbg-log";
+export const COPY_COMMAND = "kdlens.copyCommand";
+
+/** The settings the server reads, as plain JSON (for initializationOptions). */
+export function serverSettings(): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration("kdlens");
+  return {
+    symbolPath: cfg.get<string>("symbolPath", ""),
+    sourceMap: cfg.get<Record<string, string>>("sourceMap", {}),
+    allocatorWrappers: cfg.get<string[]>("allocatorWrappers", []),
+    trustedUncHosts: cfg.get<string[]>("trustedUncHosts", []),
+  };
+}
+
+/**
+ * Options for `initialize`. The copy flag is given at the top level, as the
+ * server documents, and inside the settings object too, which the server's
+ * reader of that flag also looks at when a `kdlens` object is present.
+ */
+export function initializationOptions(): Record<string, unknown> {
+  return {
+    kdlens: { ...serverSettings(), clientCopiesCommands: true },
+    clientCopiesCommands: true,
+  };
+}
+
+/** Puts the text the server answered for kdlens.copyCommand on the clipboard. */
+export async function copyToClipboard(result: unknown): Promise<void> {
+  if (typeof result !== "string" || !result) {
+    return;
+  }
+  await vscode.env.clipboard.writeText(result);
+  void vscode.window.showInformationMessage(`kdlens: copied "${result}" to the clipboard.`);
+}
+
+export interface ServerLaunch {
+  /** The interpreter that has the server's dependencies. */
+  python: string;
+  /** The folder that holds the `kdlens` package (PYTHONPATH). */
+  serverDir: string;
+}
+
+/** The environment the server runs in: the shipped package first on the path. */
+export function serverEnv(serverDir: string): NodeJS.ProcessEnv {
+  return { ...process.env, PYTHONPATH: serverDir };
+}
+
+export function createClient(launch: ServerLaunch, output: vscode.LogOutputChannel): LanguageClient {
+  const run = {
+    command: launch.python,
+    args: ["-m", "kdlens", "serve"],
+    transport: TransportKind.stdio,
+    options: { env: serverEnv(launch.serverDir) },
+  };
+  const serverOptions: ServerOptions = { run, debug: run };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: LANGUAGE_ID }],
+    outputChannel: output,
+    traceOutputChannel: output,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    initializationOptions,
+    synchronize: { configurationSection: "kdlens" },
+    middleware: {
+      executeCommand: async (command, args, next) => {
+        const result: unknown = await next(command, args);
+        if (command === COPY_COMMAND) {
+          await copyToClipboard(result);
+        }
+        return result;
+      },
+    },
+  };
+  return new LanguageClient(CLIENT_ID, "kdlens", serverOptions, clientOptions);
+}
