@@ -42,6 +42,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/pdb.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache bench/out
