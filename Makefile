@@ -42,6 +42,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/pdb.py
 
 clean:
