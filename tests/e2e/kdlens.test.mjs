@@ -1,0 +1,277 @@
+// The kdlens extension in a real VS Code (code-server in Chromium): a person
+// opens a KD session log next to the driver's sources and sees the leaks.
+//
+// Run by run.sh, which installs code-server and passes its location:
+//   KDLENS_E2E_CODE_SERVER  installed code-server package folder (required)
+//   KDLENS_E2E_VSIX         the extension package to test; without it only the
+//                           editor itself is checked (a smoke test of the harness)
+//   KDLENS_E2E_CHROMIUM     browser executable (default /usr/bin/chromium)
+//   KDLENS_E2E_OUT          screenshots and logs (default ./out beside this file)
+//   KDLENS_E2E_SERVER_WAIT  seconds allowed for the language server's first start,
+//                           which makes a virtual environment with pip (default 600)
+//   KDLENS_E2E_KEEP=1       keep the temporary run folder
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { CodeServer } from './lib/codeserver.mjs';
+import { Workbench, waitFor } from './lib/workbench.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const SEED_LOG = path.join(REPO, 'tests', 'fixtures', 'logs', 'seed-c4-62.log');
+const SOURCES = path.join(HERE, 'workspace');
+
+const env = process.env;
+const CODE_SERVER = env.KDLENS_E2E_CODE_SERVER;
+const VSIX = env.KDLENS_E2E_VSIX ? path.resolve(env.KDLENS_E2E_VSIX) : '';
+const BROWSER = env.KDLENS_E2E_CHROMIUM || '/usr/bin/chromium';
+const OUT = path.resolve(env.KDLENS_E2E_OUT || path.join(HERE, 'out'));
+const SERVER_WAIT_MS = Number(env.KDLENS_E2E_SERVER_WAIT || 600) * 1000;
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const t0 = Date.now();
+const note = (msg) => process.stderr.write(`e2e [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+
+// Lines and columns (1-based, as the status bar shows them) of the tokens the test acts on.
+const seedLines = fs.readFileSync(SEED_LOG, 'utf8').split(/\r?\n/);
+function locate(lineHas, token) {
+  const idx = seedLines.findIndex((l) => l.includes(lineHas));
+  assert.ok(idx >= 0, `the seed log has no line containing ${lineHas}`);
+  const col = seedLines[idx].indexOf(token);
+  assert.ok(col >= 0, `line ${idx + 1} of the seed log has no ${token}`);
+  return { line: idx + 1, column: col + 1, text: seedLines[idx] };
+}
+const CALLER = locate('0x9a3bf687  MyDriver', '0x9a3bf687');
+const ARG1 = locate('Arg1: 00000062', 'Arg1');
+const ARG4 = locate('Arg4: 00000003', '00000003');
+
+let server;
+let browser;
+let wb;
+let runDir;
+let blocked = ''; // set when a step leaves the window in a state later steps cannot use
+
+function makeWorkspace(root) {
+  fs.cpSync(SOURCES, root, { recursive: true });
+  // A `.log` name, so that the extension has to recognise the session by its content.
+  fs.copyFileSync(SEED_LOG, path.join(root, 'kd.log'));
+}
+
+function step(name, timeoutMs, fn) {
+  it(name, { timeout: timeoutMs }, async (t) => {
+    if (blocked) {
+      t.skip(`not run: ${blocked}`);
+      return;
+    }
+    note(`step: ${name}`);
+    try {
+      await fn(t);
+    } catch (err) {
+      if (wb) await wb.shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+function cleanupNow() {
+  if (server) server.killNow();
+  if (runDir && env.KDLENS_E2E_KEEP !== '1') fs.rmSync(runDir, { recursive: true, force: true });
+}
+process.once('exit', cleanupNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    note(`${sig}: stopping code-server`);
+    cleanupNow();
+    process.exit(1);
+  });
+}
+
+describe(VSIX ? 'kdlens in VS Code for the web' : 'VS Code for the web (harness smoke test, no extension)', () => {
+  before(async () => {
+    assert.ok(CODE_SERVER, 'KDLENS_E2E_CODE_SERVER is not set (run tests/e2e/run.sh)');
+    assert.ok(fs.existsSync(BROWSER), `no browser at ${BROWSER}`);
+    if (VSIX) assert.ok(fs.existsSync(VSIX), `no extension package at ${VSIX}`);
+    fs.rmSync(OUT, { recursive: true, force: true });
+    fs.mkdirSync(OUT, { recursive: true });
+    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlens-e2e-'));
+    const ws = path.join(runDir, 'workspace');
+    makeWorkspace(ws);
+    server = new CodeServer(CODE_SERVER, runDir);
+    if (VSIX) {
+      note(`installing ${path.basename(VSIX)}`);
+      server.installExtension(VSIX, 180_000);
+      note(`installed: ${server.listExtensions().join(', ')}`);
+    }
+    const url = await server.start(90_000);
+    note(`code-server at ${url}`);
+    browser = await chromium.launch({ executablePath: BROWSER, args: CHROMIUM_FLAGS, timeout: 60_000 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(30_000);
+    wb = new Workbench(page, OUT);
+    await wb.open(`${url}/?folder=${encodeURIComponent(ws)}`, 120_000);
+    await wb.shot('01-workbench');
+  }, { timeout: 420_000 });
+
+  after(async () => {
+    if (wb && server) wb.copyLogs(server.userData);
+    if (browser) await browser.close().catch(() => {});
+    if (server) {
+      if (fs.existsSync(server.logFile)) fs.copyFileSync(server.logFile, path.join(OUT, 'code-server.log'));
+      await server.stop();
+    }
+    if (runDir && env.KDLENS_E2E_KEEP !== '1') fs.rmSync(runDir, { recursive: true, force: true });
+    if (wb) note(`screenshots in ${path.relative(process.cwd(), OUT) || '.'}: ${wb.shots.join(', ')}`);
+  });
+
+  step('the workspace opens and the status bar is there', 60_000, async () => {
+    await waitFor('the explorer to list kd.log', async () =>
+      (await wb.page.locator('.explorer-folders-view .monaco-list-row').allInnerTexts()).some((t) => t.includes('kd.log')),
+    );
+    if (!VSIX) {
+      await wb.quickOpen('kd.log');
+      const mode = await waitFor('a language mode in the status bar', () => wb.status('status.editor.mode'));
+      note(`kd.log opens in "${mode}" without the extension`);
+      await wb.shot('02-log-open');
+    }
+  });
+
+  if (!VSIX) return;
+
+  step('kd.log is recognised by its content: language mode "WinDbg Log"', 120_000, async () => {
+    await wb.quickOpen('kd.log');
+    try {
+      await waitFor('the language mode "WinDbg Log"', async () => (await wb.status('status.editor.mode')) === 'WinDbg Log', {
+        timeoutMs: 90_000,
+      });
+    } catch (err) {
+      blocked = 'kd.log is not in WinDbg Log mode';
+      throw err;
+    }
+    await wb.shot('02-log-open');
+  });
+
+  step('the language server starts and publishes the leaks', SERVER_WAIT_MS + 60_000, async () => {
+    let progressShot = false;
+    let lastLabel = '';
+    let lastReport = Date.now();
+    try {
+      await waitFor(
+        'the status bar to count 1 error and 3 warnings',
+        async () => {
+          const toast = wb.page.locator('.notifications-toasts .notification-toast');
+          if (!progressShot && (await toast.count()) > 0) {
+            progressShot = true;
+            note(`notification: ${(await toast.first().innerText()).replace(/\s+/g, ' ').slice(0, 200)}`);
+            await wb.shot('03-server-starting');
+          }
+          const counts = await wb.problemCounts();
+          lastLabel = counts.label;
+          if (Date.now() - lastReport > 30_000) {
+            lastReport = Date.now();
+            note(`still waiting for diagnostics: ${counts.label}`);
+          }
+          return counts.errors >= 1 && counts.warnings >= 3 ? counts : false;
+        },
+        { timeoutMs: SERVER_WAIT_MS, intervalMs: 1000 },
+      );
+    } catch (err) {
+      blocked = 'the language server published no diagnostics';
+      err.message += ` (status bar: ${lastLabel || 'no problems entry'})`;
+      await wb.runCommand('kdlens: Show Output').catch(() => {});
+      await wb.page.waitForTimeout(1000);
+      await wb.shot('03-server-output').catch(() => {});
+      throw err;
+    }
+  });
+
+  step('the Problems panel lists three leaks and the bug check', 60_000, async () => {
+    const rows = await waitFor('the Problems panel to list the findings', async () => {
+      const found = await wb.problems();
+      const all = found.filter((r) => r.file === 'kd.log');
+      if (all.filter((r) => /Leaked/.test(r.text)).length < 3) return false;
+      for (const r of found.filter((f) => f.file !== 'kd.log')) note(`also listed: ${r.file}: ${r.text.slice(0, 120)}`);
+      return all;
+    });
+    await wb.shot('04-problems');
+    for (const r of rows) note(`problem: ${r.error ? 'error' : 'warning'}: ${r.text.slice(0, 150)}`);
+    const leaks = rows.filter((r) => /Leaked/.test(r.text));
+    assert.equal(leaks.length, 3, rows.map((r) => r.text).join('\n'));
+    assert.ok(leaks.every((r) => r.warning), `leaks are not warnings:\n${leaks.map((r) => r.text).join('\n')}`);
+    for (const tag of ['VMdl', 'mdrv', 'Vfwi']) {
+      assert.ok(leaks.some((r) => r.text.includes(tag)), `no leak row for tag ${tag}`);
+    }
+    const bugCheck = rows.filter((r) => r.error && /0xC4|DRIVER_VERIFIER_DETECTED_VIOLATION/i.test(r.text));
+    assert.equal(bugCheck.length, 1, `bug check error row:\n${rows.map((r) => r.text).join('\n')}`);
+    assert.ok(!rows.some((r) => /count-mismatch|Arg4 says/i.test(r.text)), 'a count mismatch before any edit');
+  });
+
+  step('hovering Arg1 explains subcode 0x62 (driver unloaded with allocations)', 90_000, async () => {
+    await wb.quickOpen('kd.log');
+    await wb.goToLine(ARG1.line, ARG1.column);
+    const text = await wb.hover(ARG1.text.trim(), 'Arg1', '0x62', 60_000);
+    await wb.shot('05-hover-arg1');
+    assert.match(text, /unload/i, `hover text: ${text}`);
+    await wb.page.keyboard.press('Escape');
+    await wb.page.mouse.move(5, 450);
+  });
+
+  step('F12 on a caller address opens handleioctl.c at line 38', 90_000, async () => {
+    await wb.quickOpen('kd.log');
+    await wb.goToLine(CALLER.line, CALLER.column + 3);
+    await wb.page.keyboard.press('F12');
+    await waitFor('handleioctl.c to be the active tab', async () => (await wb.activeTab()).startsWith('handleioctl.c'), {
+      timeoutMs: 30_000,
+    });
+    const where = await waitFor('the cursor on line 38', async () => {
+      const sel = await wb.status('status.editor.selection');
+      return /^Ln 38\b/.test(sel) ? sel : false;
+    }, { timeoutMs: 15_000 });
+    note(`definition: handleioctl.c ${where}`);
+    await wb.shot('06-definition');
+    const line38 = wb.page.locator('.editor-group-container.active .view-line').filter({ hasText: 'ExAllocatePoolWithTag' });
+    assert.ok((await line38.count()) > 0, 'the allocating call is not on screen');
+  });
+
+  step('editing Arg4 to 00000004 raises a count-mismatch warning', 120_000, async () => {
+    await wb.quickOpen('kd.log');
+    await wb.goToLine(ARG4.line, ARG4.column);
+    for (let i = 0; i < '00000003'.length; i++) await wb.page.keyboard.press('Shift+ArrowRight');
+    await wb.page.keyboard.type('00000004');
+    await waitFor('the edited line on screen', async () =>
+      (await wb.page.locator('.editor-group-container.active .view-line').allInnerTexts()).some((t) =>
+        t.replace(/\u00a0/g, ' ').includes('Arg4: 00000004'),
+      ),
+    );
+    const rows = await waitFor('a count-mismatch row in the Problems panel', async () => {
+      const all = (await wb.problems()).filter((r) => r.file === 'kd.log');
+      return all.some((r) => /count-mismatch|Arg4 says 4/i.test(r.text)) ? all : false;
+    }, { timeoutMs: 60_000 });
+    await wb.shot('07-edited-count-mismatch');
+    const mismatch = rows.filter((r) => /count-mismatch|Arg4 says 4/i.test(r.text));
+    assert.equal(mismatch.length, 1, rows.map((r) => r.text).join('\n'));
+    assert.ok(mismatch[0].warning, `not a warning: ${mismatch[0].text}`);
+    assert.equal(rows.filter((r) => /Leaked/.test(r.text)).length, 3, 'the leaks are still listed');
+  });
+
+  step('a .kdlog file opens as WinDbg Log by its extension', 90_000, async () => {
+    fs.copyFileSync(SEED_LOG, path.join(runDir, 'workspace', 'session.kdlog'));
+    await wb.quickOpen('session.kdlog', 60_000);
+    await waitFor('the language mode "WinDbg Log"', async () => (await wb.status('status.editor.mode')) === 'WinDbg Log');
+    await wb.shot('08-kdlog-open');
+  });
+});
