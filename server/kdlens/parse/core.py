@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from re import Match, Pattern
 
-from ..model import Command, Num, Range, Session, SourceRef, SymbolRef
+from ..model import Command, Num, Position, Range, Session, SourceRef, SymbolRef
 from ..numbers import parse_hex, split_symbol
 from ..text import Document
 
@@ -43,11 +43,15 @@ class Cursor:
 
     def rng(self, i: int, start: int, end: int) -> Range:
         """A range on line ``i`` from matching-text columns ``start``..``end``."""
-        return Range.on_line(i, self.doc.col(i, start), self.doc.col_end(i, end))
+        doc = self.doc
+        if doc.lines is doc.raw:  # no colour codes anywhere: columns map 1:1
+            return Range(Position(i, start), Position(i, end))
+        return Range(Position(i, doc.col(i, start)), Position(i, doc.col_end(i, end)))
 
     def span(self, first: int, last: int) -> Range:
         """Lines ``first``..``last`` inclusive, to the end of ``last``."""
-        return Range.lines(first, last, len(self.doc.raw[last]) if last < len(self.doc.raw) else 0)
+        raw = self.doc.raw
+        return Range(Position(first, 0), Position(last, len(raw[last]) if last < len(raw) else 0))
 
     def group_range(self, i: int, m: Match[str], group: int | str = 0) -> Range:
         return self.rng(i, m.start(group), m.end(group))
@@ -57,13 +61,14 @@ class Cursor:
         text = m.group(group)
         if text is None:
             return None
-        value = parse_hex(text)
+        value = hex_value(text)
         if value is None:
             return None
-        return Num(value, text, self.rng(i, m.start(group), m.end(group)))
+        start, end = m.span(group)
+        return Num(value, text, self.rng(i, start, end))
 
     def num_at(self, i: int, text: str, start: int) -> Num | None:
-        value = parse_hex(text)
+        value = hex_value(text)
         if value is None:
             return None
         return Num(value, text, self.rng(i, start, start + len(text)))
@@ -82,7 +87,7 @@ class Cursor:
         stripped = stripped.strip()
         if not stripped:
             return None
-        module, function, offset = split_symbol(stripped, bare_offset)
+        module, function, offset = split_cached(stripped, bare_offset)
         if module is None and function is None:
             return None
         s = start + lead
@@ -96,6 +101,41 @@ class Cursor:
             path_range=self.rng(i, m.start(path), m.end(path)),
             line_range=self.rng(i, m.start(line), m.end(line)),
         )
+
+
+def hex_value(text: str) -> int | None:
+    """``parse_hex(text)``, with a shortcut for the usual spellings.
+
+    Letters and digits only (no blank, sign, underscore or backtick), at most
+    16 of them after an optional ``0x``: where ``int()`` accepts such a text it
+    reads it exactly as ``parse_hex`` does; anything else goes to ``parse_hex``.
+    """
+    n = len(text)
+    if (n <= 16 or (n <= 18 and text[:2] in ("0x", "0X"))) and text.isalnum():
+        try:
+            return int(text, 16)
+        except ValueError:
+            pass
+    return parse_hex(text)
+
+
+SymbolParts = tuple[str | None, str | None, int | None]
+
+#: ``split_symbol`` results by text (one dict per ``bare_offset`` setting): a
+#: log repeats a few thousand call sites over and over.
+_SPLITS: tuple[dict[str, SymbolParts], dict[str, SymbolParts]] = ({}, {})
+_SPLITS_MAX = 1 << 16
+
+
+def split_cached(text: str, bare_offset: bool = False) -> SymbolParts:
+    """``split_symbol(text, bare_offset)``, remembered (the cache is bounded)."""
+    cache = _SPLITS[1 if bare_offset else 0]
+    parts = cache.get(text)
+    if parts is None:
+        if len(cache) >= _SPLITS_MAX:
+            cache.clear()
+        parts = cache[text] = split_symbol(text, bare_offset)
+    return parts
 
 
 BlockFn = Callable[[Cursor], "int | None"]

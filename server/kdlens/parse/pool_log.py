@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import fields
 from re import Match
 
 from ..model import (
@@ -31,14 +32,20 @@ from ..model import (
     StackKind,
     SymbolRef,
 )
-from ..numbers import parse_hex, split_symbol
-from .core import Cursor, block
+from ..numbers import parse_hex
+from .core import Cursor, block, split_cached
 
 # A frame row: ``81b250cd nt!IovAllocateMdl+0x3d`` (any indentation; ``# `` is a docs artifact).
 # Group 1 is the address, group 2 the symbol text (absent for a bare address).
 _FRAME = re.compile(
     r"[ \t]*(?:#[ \t]*)?((?:0x)?[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?)(?:[ \t]+(\S(?:.*\S)?))?[ \t]*$"
 )
+#: The usual row shape (address, one space, symbol; no indentation or trailing
+#: blanks). Every line it matches is a ``_FRAME`` row with the same two groups;
+#: it is tried first because it costs a third less than the general pattern.
+_PLAIN_FRAME = re.compile(r"([0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?) (\S(?:.*\S)?)$")
+#: The same without groups, for the loop that only tests rows.
+_PLAIN_FRAME_TEST = re.compile(r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? \S(?:.*\S)?$")
 _HEADER = re.compile(
     r"[ \t]*Pool block[ \t]+((?:0x)?[0-9a-fA-F`]+),[ \t]*Size[ \t]+((?:0x)?[0-9a-fA-F`]+)"
     r"(?:,[ \t]*Thread[ \t]+((?:0x)?[0-9a-fA-F`]+))?[ \t]*$"
@@ -63,20 +70,28 @@ _OP_FRAMES = 4
 _MIN_ADDRESS = 0x10000
 _ARGS = re.compile(r"[ \t]*(\S+)(?:[ \t]+(\S+))?")
 
-SymbolParts = tuple[str | None, str | None, int | None]
+#: ``Frame``'s first fields, in order (``FrameReader.frame`` passes them by position).
+_FRAME_POSITIONAL = tuple(f.name for f in fields(Frame))[:7] == (
+    "range",
+    "number",
+    "frame_pointer",
+    "return_address",
+    "args",
+    "symbol",
+    "address",
+)
 
 
 class FrameReader:
     """Turns frame rows into ``Frame`` records with as little work per row as possible."""
 
-    __slots__ = ("_cache", "_col", "_col_end", "lines", "plain")
+    __slots__ = ("_col", "_col_end", "lines", "plain")
 
     def __init__(self, cur: Cursor) -> None:
         self.lines = cur.doc.lines
         self.plain = cur.doc.lines is cur.doc.raw  # no colour codes: columns map 1:1
         self._col = cur.doc.col
         self._col_end = cur.doc.col_end
-        self._cache: dict[str, SymbolParts] = {}
 
     def rng(self, i: int, start: int, end: int) -> Range:
         if self.plain:
@@ -105,10 +120,10 @@ class FrameReader:
     def frame(self, i: int, m: Match[str]) -> Frame:
         """The ``Frame`` for a ``_FRAME`` match ``m`` on line ``i``."""
         addr, sym = m.groups()
-        a0 = m.start(1)
-        a1 = a0 + len(addr)
+        a0, a1 = m.span(1)
         value = int(addr.replace("`", ""), 16) if "`" in addr else int(addr, 16)
-        if self.plain:
+        plain = self.plain
+        if plain:
             p0 = Position(i, a0)
             p1 = Position(i, a1)
         else:
@@ -117,20 +132,17 @@ class FrameReader:
         num = Num(value, addr, Range(p0, p1))
         if sym is None:
             return Frame(Range(p0, p1), address=num)
-        s0 = m.start(2)
-        s1 = s0 + len(sym)
-        if self.plain:
+        s0, s1 = m.span(2)
+        if plain:
             p2 = Position(i, s0)
             p3 = Position(i, s1)
         else:
             p2 = Position(i, self._col(i, s0))
             p3 = Position(i, self._col_end(i, s1))
-        parts = self._cache.get(sym)
-        if parts is None:
-            parts = split_symbol(sym)
-            self._cache[sym] = parts
-        module, function, offset = parts
+        module, function, offset = split_cached(sym)
         ref = SymbolRef(sym, Range(p2, p3), module, function, offset)
+        if _FRAME_POSITIONAL:  # a third cheaper than keywords; analysis reads many frames
+            return Frame(Range(p0, p3), None, None, None, (), ref, num)
         return Frame(Range(p0, p3), address=num, symbol=ref)
 
 
@@ -138,17 +150,37 @@ def op_of(symbol: str | None) -> PoolOp | None:
     """ALLOCATE / FREE when the function part of ``symbol`` names one, else None."""
     if not symbol:
         return None
+    op = _OPS.get(symbol, PoolOp.UNKNOWN)
+    if op is not PoolOp.UNKNOWN:
+        return op
     bang = symbol.find("!")
     if bang < 0:
-        return None  # ``module+0xoff`` names no function
-    m = _OP.search(symbol, bang + 1)
-    if m is None:
-        return None
-    return PoolOp.FREE if m.group(1) else PoolOp.ALLOCATE
+        op = None  # ``module+0xoff`` names no function
+    else:
+        m = _OP.search(symbol, bang + 1)
+        op = None if m is None else PoolOp.FREE if m.group(1) else PoolOp.ALLOCATE
+    if len(_OPS) >= _OPS_MAX:
+        _OPS.clear()
+    _OPS[symbol] = op
+    return op
+
+
+#: ``op_of`` answers by symbol text (a dump repeats a few allocator frames).
+_OPS: dict[str, PoolOp | None] = {}
+_OPS_MAX = 1 << 14
 
 
 _FRAMES_SLOT = Stack.__dict__["frames"]  # the member descriptor that stores ``Stack.frames``
 _UNREAD: list[Frame] = []  # placeholder while frames are unread; never handed out
+#: ``LazyStack.deferred`` sets the slots itself while ``Stack`` has just these fields.
+_STACK_DIRECT = tuple(f.name for f in fields(Stack)) == (
+    "kind",
+    "range",
+    "frames",
+    "header",
+    "x64",
+    "thread",
+)
 
 
 class LazyStack(Stack):
@@ -170,9 +202,18 @@ class LazyStack(Stack):
         reader: FrameReader, first: int, last: int, rng: Range, header: str, x64: bool
     ) -> LazyStack:
         """A POOL_LOG stack whose frames are the frame rows of lines ``first``..``last``."""
-        stack = LazyStack(
-            kind=StackKind.POOL_LOG, range=rng, frames=_UNREAD, header=header, x64=x64
-        )
+        stack: LazyStack
+        if _STACK_DIRECT:  # slot by slot: the frames slot stays empty until read
+            stack = object.__new__(LazyStack)
+            stack.kind = StackKind.POOL_LOG
+            stack.range = rng
+            stack.header = header
+            stack.x64 = x64
+            stack.thread = None
+        else:
+            stack = LazyStack(
+                kind=StackKind.POOL_LOG, range=rng, frames=_UNREAD, header=header, x64=x64
+            )
         stack._reader = reader
         stack._first = first
         stack._last = last
@@ -204,10 +245,12 @@ class LazyStack(Stack):
             yield from self.frames
             return
         match = _FRAME.match
+        plain = _PLAIN_FRAME.match
         lines = reader.lines
         for i in range(self._first, self._last + 1):
             try:
-                m = match(lines[i])
+                line = lines[i]
+                m = plain(line) or match(line)
                 frame = reader.frame(i, m) if m is not None else None
             except Exception:  # a lazy read must never fail its caller
                 return
@@ -238,10 +281,12 @@ class LazyStack(Stack):
 def _read_frames(reader: FrameReader, first: int, last: int) -> list[Frame]:
     frames: list[Frame] = []
     match = _FRAME.match
+    plain = _PLAIN_FRAME.match
     lines = reader.lines
     try:
         for i in range(first, last + 1):
-            m = match(lines[i])
+            line = lines[i]
+            m = plain(line) or match(line)
             if m is not None:
                 frames.append(reader.frame(i, m))
     except Exception:  # a lazy read must never fail its caller; keep what was read
@@ -283,40 +328,65 @@ def pool_log(cur: Cursor) -> int | None:
     end = min(cur.end, len(lines))
     reader = FrameReader(cur)
     match_frame = _FRAME.match
+    match_test = _PLAIN_FRAME_TEST.match
+    match_plain = _PLAIN_FRAME.match
+    match_header = _HEADER.match
     append_record = records.append
+    lazy = reader.plain and _LAZY_OK
 
-    # The frame loop only counts rows and looks at the top ones for the operation.
+    # The frame loop only looks at a record's top rows (for the operation); once
+    # that is settled a row is only tested, first with the cheap pattern of the
+    # usual row shape. The last row of a record is found from the non-frame
+    # lines: every line after the last of them is a frame row.
     head: Match[str] | None = None
-    head_line = first = first_col = 0
-    count = 0
+    head_line = first = first_col = last = 0
+    count = 0  # rows read while not settled
     op: PoolOp | None = None
     op_frames = _OP_FRAMES
+    settled = False
     stop = end
+    nf = cur.line - 1  # the last non-frame line seen
     for i in range(cur.line, end):
-        m = match_frame(lines[i])
-        if m is not None:
-            if head is None:
-                stop = i  # a frame outside any record belongs to someone else
-                break
-            if count == 0:
-                first = i
-                first_col = m.start(1)
-            if op is None and count < op_frames:
-                op = op_of(m.group(2))
-            count += 1
-            continue
         line = lines[i]
-        h = _HEADER.match(line)
-        p = None if h is not None else _PARSING.match(line)
-        if h is not None or p is not None or _SEPARATOR.match(line):
+        if settled:
+            if match_test(line) or match_frame(line):
+                continue
+        else:
+            m = match_plain(line) or match_frame(line)
+            if m is not None:
+                if head is None:
+                    stop = i  # a frame outside any record belongs to someone else
+                    break
+                if count == 0:
+                    first = i
+                    first_col = m.start(1)
+                if op is None:  # not settled: fewer than ``op_frames`` rows read so far
+                    op = op_of(m.group(2))
+                count += 1
+                settled = op is not None or count >= op_frames
+                continue
+        if i - 1 > nf:
+            last = i - 1
+        nf = i
+        h = match_header(line) if line else None
+        p = None if h is not None or not line else _PARSING.match(line)
+        if h is not None or p is not None or not line or _SEPARATOR.match(line):
             if head is not None:
-                append_record(
-                    _record(
-                        reader, head_line, head, count, first, first_col, i, op, index, searched
+                rec = (
+                    _lazy_record(
+                        reader, head_line, head, first, first_col, last, op, index, searched
                     )
+                    if count and lazy
+                    else None
                 )
+                if rec is None:
+                    rec = _record(
+                        reader, head_line, head, count, first, first_col, last, op, index, searched
+                    )
+                append_record(rec)
                 index += 1
                 head = None
+                settled = False
             if h is not None:
                 head, head_line, count, op = h, i, 0, None
             elif p is not None:
@@ -328,9 +398,12 @@ def pool_log(cur: Cursor) -> int | None:
             continue
         stop = i
         break
+    else:
+        if end - 1 > nf:
+            last = end - 1
     if head is not None:
         append_record(
-            _record(reader, head_line, head, count, first, first_col, stop, op, index, searched)
+            _record(reader, head_line, head, count, first, first_col, last, op, index, searched)
         )
     return stop if stop > cur.line else None
 
@@ -342,16 +415,35 @@ def _record(
     count: int,
     first: int,
     first_col: int,
-    after: int,
+    last: int,
     op: PoolOp | None,
     index: int,
     searched: int | None,
 ) -> PoolLogRecord:
-    """A record from its header and its ``count`` frame rows, the first at ``first``/``first_col``.
+    """A record from its header and its ``count`` frame rows, ``first``..``last``.
 
-    ``after`` is the line that ended the record; the last frame row is the
-    nearest one above it (noise lines may sit between frames).
+    The first row starts at column ``first_col``; noise lines may sit between rows.
     """
+    if count and reader.plain and _LAZY_OK:
+        rec = _lazy_record(reader, line, head, first, first_col, last, op, index, searched)
+        if rec is not None:
+            return rec
+    return _whole_record(reader, line, head, count, first, first_col, last, op, index, searched)
+
+
+def _whole_record(
+    reader: FrameReader,
+    line: int,
+    head: Match[str],
+    count: int,
+    first: int,
+    first_col: int,
+    last: int,
+    op: PoolOp | None,
+    index: int,
+    searched: int | None,
+) -> PoolLogRecord:
+    """``_record`` with every field built at once (any document)."""
     address = reader.num(line, head, 1)
     size = reader.num(line, head, 2)
     assert address is not None and size is not None  # the header pattern only admits hex
@@ -364,13 +456,11 @@ def _record(
     else:
         header_range = reader.rng(line, lead, stripped)
     x64 = len(address.text) - (2 if address.text[:2] in ("0x", "0X") else 0) > 8
+    stack: Stack
     if count:
-        lines = reader.lines
-        last = after - 1
-        while last > first and _FRAME.match(lines[last]) is None:
-            last -= 1
-        stack_range = reader.rng2(first, first_col, last, len(lines[last].rstrip(" \t")))
-        stack: Stack = LazyStack.deferred(reader, first, last, stack_range, text.strip(), x64)
+        last_end = len(reader.lines[last].rstrip(" \t"))
+        stack_range = reader.rng2(first, first_col, last, last_end)
+        stack = LazyStack.deferred(reader, first, last, stack_range, text.strip(), x64)
         whole = Range(header_range.start, stack_range.end)
     else:
         stack = Stack(kind=StackKind.POOL_LOG, range=header_range, header=text.strip(), x64=x64)
@@ -386,6 +476,179 @@ def _record(
         index=index,
         searched_address=searched,
     )
+
+
+_SIZE_SLOT = PoolLogRecord.__dict__["size"]  # member descriptors of the deferred fields
+_THREAD_SLOT = PoolLogRecord.__dict__["thread"]
+_STACK_SLOT = PoolLogRecord.__dict__["stack"]
+#: ``LazyRecord._pending`` bits: the fields still to build, and whether the address is x64.
+_SIZE, _THREAD, _STACK, _X64 = 1, 2, 4, 8
+_DEFERRED = _SIZE | _THREAD | _STACK
+_RECORD_FIELDS = tuple(f.name for f in fields(PoolLogRecord))
+#: ``LazyRecord`` sets a record's slots itself; it is only used while
+#: ``PoolLogRecord`` has exactly the fields it knows (else records are built whole).
+_LAZY_OK = _RECORD_FIELDS == (
+    "range",
+    "header_range",
+    "address",
+    "size",
+    "thread",
+    "stack",
+    "op",
+    "index",
+    "searched_address",
+)
+
+
+class LazyRecord(PoolLogRecord):
+    """A ``PoolLogRecord`` whose ``size``, ``thread`` and ``stack`` are built on first access.
+
+    A full dump has 65,536 records; analysis reads the address, range, index
+    and operation of every one but the stack of a few, so building all of each
+    record up front would cost as much as the scan. The deferred fields are
+    read again from the header line and the frame rows (``_line``, ``_first``
+    at column ``_first_col``, ``_last``). Apart from that it behaves as a
+    ``PoolLogRecord`` (copies and pickles are plain ones).
+    """
+
+    __slots__ = ("_first", "_first_col", "_last", "_line", "_pending", "_reader")
+    _pending: int
+    _reader: FrameReader | None
+    _line: int
+    _first: int
+    _first_col: int
+    _last: int
+
+    def _fill(self, bit: int) -> None:
+        """Build the deferred field ``bit`` from the log text."""
+        reader = self._reader
+        if reader is None:  # pragma: no cover - a pending field always has its reader
+            return
+        lines = reader.lines
+        line = self._line
+        pending = self._pending
+        if bit == _STACK:
+            first, last = self._first, self._last
+            rng = Range(
+                Position(first, self._first_col),
+                Position(last, len(lines[last].rstrip(" \t"))),
+            )
+            header = lines[line].strip()
+            value = LazyStack.deferred(reader, first, last, rng, header, pending & _X64 != 0)
+            _STACK_SLOT.__set__(self, value)
+        else:
+            head = _HEADER.match(lines[line])
+            if head is None:  # pragma: no cover - the line matched when the record was made
+                return
+            if bit == _SIZE:
+                _SIZE_SLOT.__set__(self, reader.num(line, head, 2))
+            else:
+                _THREAD_SLOT.__set__(self, reader.num(line, head, 3))
+        self._pending = pending = pending & ~bit
+        if not pending & _DEFERRED:
+            self._reader = None
+
+    def _settle(self, bit: int) -> None:
+        """Mark field ``bit`` as built (or set by ``__init__`` or an assignment)."""
+        self._pending = pending = getattr(self, "_pending", 0) & ~bit
+        if not pending & _DEFERRED:
+            self._reader = None
+
+    @property
+    def size(self) -> Num:
+        if self._pending & _SIZE:
+            self._fill(_SIZE)
+        value: Num = _SIZE_SLOT.__get__(self, PoolLogRecord)
+        return value
+
+    @size.setter
+    def size(self, value: Num) -> None:
+        self._settle(_SIZE)
+        _SIZE_SLOT.__set__(self, value)
+
+    @property
+    def thread(self) -> Num | None:
+        if self._pending & _THREAD:
+            self._fill(_THREAD)
+        value: Num | None = _THREAD_SLOT.__get__(self, PoolLogRecord)
+        return value
+
+    @thread.setter
+    def thread(self, value: Num | None) -> None:
+        self._settle(_THREAD)
+        _THREAD_SLOT.__set__(self, value)
+
+    @property
+    def stack(self) -> Stack:
+        if self._pending & _STACK:
+            self._fill(_STACK)
+        value: Stack = _STACK_SLOT.__get__(self, PoolLogRecord)
+        return value
+
+    @stack.setter
+    def stack(self, value: Stack) -> None:
+        self._settle(_STACK)
+        _STACK_SLOT.__set__(self, value)
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _RECORD_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PoolLogRecord):
+            return NotImplemented
+        return self._fields() == tuple(getattr(other, name) for name in _RECORD_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like PoolLogRecord
+
+    def __repr__(self) -> str:
+        return repr(PoolLogRecord(*self._fields()))  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[type[PoolLogRecord], tuple[object, ...]]:
+        return (PoolLogRecord, self._fields())
+
+
+def _lazy_record(
+    reader: FrameReader,
+    line: int,
+    head: Match[str],
+    first: int,
+    first_col: int,
+    last: int,
+    op: PoolOp | None,
+    index: int,
+    searched: int | None,
+) -> PoolLogRecord | None:
+    """A ``LazyRecord`` for a record with frame rows, in a document without colour codes.
+
+    None for a header value ``int()`` refuses (``0x`````): ``_whole_record``
+    then decides, as it always did.
+    """
+    text = head.group(0)
+    a0, a1 = head.span(1)
+    atext = text[a0:a1]
+    stext = head.group(2)
+    try:
+        value = int(atext.replace("`", "") if "`" in atext else atext, 16)
+        int(stext.replace("`", "") if "`" in stext else stext, 16)  # must be a number too
+    except ValueError:
+        return None
+    lead = 0 if text[0] == "P" else len(text) - len(text.lstrip())
+    header_start = Position(line, lead)
+    x64 = len(atext) - (2 if atext[:2] in ("0x", "0X") else 0) > 8
+    rec: LazyRecord = object.__new__(LazyRecord)
+    rec.range = Range(header_start, Position(last, len(reader.lines[last].rstrip(" \t"))))
+    rec.header_range = Range(header_start, Position(line, len(text.rstrip())))
+    rec.address = Num(value, atext, Range(Position(line, a0), Position(line, a1)))
+    rec.op = op or PoolOp.UNKNOWN
+    rec.index = index
+    rec.searched_address = searched
+    rec._pending = _DEFERRED | _X64 if x64 else _DEFERRED
+    rec._reader = reader
+    rec._line = line
+    rec._first = first
+    rec._first_col = first_col
+    rec._last = last
+    return rec
 
 
 def content_range(cur: Cursor, i: int, text: str) -> Range:

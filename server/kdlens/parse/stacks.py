@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass, field
 from itertools import chain
 
-from ..model import Frame, Num, Range, SourceRef, Stack, StackKind, SymbolRef
+from ..model import Frame, Num, Position, Range, SourceRef, Stack, StackKind, SymbolRef
 from ..numbers import split_symbol
-from .core import Cursor, block, command
+from .core import Cursor, block, command, split_cached
 
 # --------------------------------------------------------------------------- patterns
 
@@ -61,6 +61,19 @@ _HEADER = re.compile(_HEADER_RE)
 _THREAD = re.compile(r"[ \t]*(?:[.#][ \t]*)?\d+[ \t]+[Ii]d:[ \t]*[0-9a-fA-F]+\.[0-9a-fA-F]+\b")
 
 _MAX_PARAM_LINES = 64
+
+#: The usual row: optional frame number, two or more address columns, a
+#: ``module!function+0xoff`` call site, an optional ``[path @ line]``; single
+#: spaces, nothing after. ``_parse_row`` reads every line this matches the same
+#: way (the site has no character that starts a suffix or a note), so such a
+#: line can skip the general tokenising (``_fast_row``).
+_FAST_ROW = re.compile(
+    r"[ \t]*(?:([0-9a-fA-F]{1,4}) )?"
+    r"([0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?) ([0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?) "
+    r"((?:[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? )*)"
+    r"([A-Za-z0-9_.$\-]+![A-Za-z0-9_:$@?.+\-]*[A-Za-z0-9_])"
+    r"(?: \[([^\[\]<]+) @ (\d+)\])?$"
+)
 
 
 # --------------------------------------------------------------------------- one row
@@ -397,6 +410,70 @@ def _is_noise(line: str) -> bool:
     return bool(_NOISE.match(line))
 
 
+def _fast_row(i: int, line: str, m: re.Match[str]) -> Frame | None:
+    """The frame of a ``_FAST_ROW`` match on a line of a document without colour codes.
+
+    Builds what ``_parse_row`` builds for the same line, with columns taken as
+    they are; None when the line holds something the general reader must see.
+    """
+    number, fp, ret, more, site, path, src_line = m.groups()
+    module, function, offset = split_cached(site)
+    if module is None and function is None:  # pragma: no cover - the pattern needs ``x!``
+        return None
+    if path is not None and "//" in line:
+        return None  # possibly an author's note: the general reader decides
+    c0 = m.start(2)
+    c1 = c0 + len(fp)
+    r0 = c1 + 1
+    r1 = r0 + len(ret)
+    fp_start = Position(i, c0)
+    frame_pointer = Num(
+        int(fp.replace("`", "") if len(fp) == 17 else fp, 16),
+        fp,
+        Range(fp_start, Position(i, c1)),
+    )
+    return_address = Num(
+        int(ret.replace("`", "") if len(ret) == 17 else ret, 16),
+        ret,
+        Range(Position(i, r0), Position(i, r1)),
+    )
+    args: tuple[Num, ...] = ()
+    if more:
+        col = r1 + 1
+        extra: list[Num] = []
+        for t in more[:-1].split(" "):
+            e = col + len(t)
+            value = int(t.replace("`", "") if len(t) == 17 else t, 16)
+            extra.append(Num(value, t, Range(Position(i, col), Position(i, e))))
+            col = e + 1
+        args = tuple(extra)
+    s0 = m.start(5)
+    end = Position(i, len(line))
+    source: SourceRef | None = None
+    if path is None:
+        site_end = end
+    else:
+        site_end = Position(i, s0 + len(site))
+        p0, p1 = m.span(6)
+        l0, l1 = m.span(7)
+        source = SourceRef(
+            path=path.strip(),
+            line=int(src_line),
+            range=Range(Position(i, p0 - 1), end),
+            path_range=Range(Position(i, p0), Position(i, p1)),
+            line_range=Range(Position(i, l0), Position(i, l1)),
+        )
+    return Frame(
+        range=Range(fp_start if number is None else Position(i, m.start(1)), end),
+        number=None if number is None else int(number, 16),
+        frame_pointer=frame_pointer,
+        return_address=return_address,
+        args=args,
+        symbol=SymbolRef(site, Range(Position(i, s0), site_end), module, function, offset),
+        source=source,
+    )
+
+
 def _read_rows(
     cur: Cursor, first: int, end: int, symbol_only: bool = False
 ) -> tuple[list[Frame], int]:
@@ -409,8 +486,19 @@ def _read_rows(
     i = first
     consumed = first
     limit = min(end, len(cur.doc))
+    lines = cur.doc.lines
+    fast = None if symbol_only or lines is not cur.doc.raw else _FAST_ROW.match
     while i < limit:
-        line = cur.text(i)
+        line = lines[i]
+        if fast is not None:
+            m = fast(line)
+            if m is not None:
+                frame = _fast_row(i, line, m)
+                if frame is not None:
+                    frames.append(frame)
+                    i += 1
+                    consumed = i
+                    continue
         if not line.strip():
             break
         row = _parse_row(cur, i, limit, symbol_only)
