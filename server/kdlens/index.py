@@ -251,7 +251,9 @@ def _lazily(
         idx.add_lazy(first, last, _emitter(chunk, emit))
 
 
-def _emitter(chunk: Sequence[_T], emit: Callable[[TokenIndex, _T], None]) -> Callable[[TokenIndex], None]:
+def _emitter(
+    chunk: Sequence[_T], emit: Callable[[TokenIndex, _T], None]
+) -> Callable[[TokenIndex], None]:
     def fill(ix: TokenIndex) -> None:
         for x in chunk:
             emit(ix, x)

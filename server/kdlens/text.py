@@ -182,6 +182,8 @@ _STRIPPED_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m")
 
 def _has_noise(text: str) -> bool:
     return "\x1b" in text or "\x00" in text or _STRIPPED_SGR.search(text) is not None
+
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 

@@ -242,7 +242,11 @@ def _link(
     leak.source = resolver.resolve(leak.call_site_address, leak.call_site, return_address=True)
     if leak.source is None and caller is not None and caller != leak.call_site_address:
         leak.source = resolver.resolve(caller, row.caller_symbol, return_address=True)
-    if (leak.call_site is None or not leak.call_site.function) and leak.source and leak.source.function:
+    if (
+        (leak.call_site is None or not leak.call_site.function)
+        and leak.source
+        and leak.source.function
+    ):
         # the log printed no function name (no symbols loaded); the symbol file knows it
         named = _symbol_from_text(leak.source.function, row)
         if named is not None:

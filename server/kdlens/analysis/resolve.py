@@ -39,8 +39,9 @@ class SymbolSource(Protocol):
     inconsistent load address) come back as diagnostics on the log.
     """
 
-    def for_session(self, session: Session, evidence: Evidence) -> tuple[Resolver, list[Diagnostic]]:
-        ...
+    def for_session(
+        self, session: Session, evidence: Evidence
+    ) -> tuple[Resolver, list[Diagnostic]]: ...
 
 
 class LogResolver:

@@ -170,7 +170,8 @@ _OPS: dict[str, PoolOp | None] = {}
 _OPS_MAX = 1 << 14
 
 
-_FRAMES_SLOT = Stack.__dict__["frames"]  # the member descriptor that stores ``Stack.frames``
+_FRAMES_SLOT = Stack.__dict__["frames"]  # the member descriptors that store ``Stack.frames``
+_RANGE_SLOT = Stack.__dict__["range"]  # and ``Stack.range``
 _UNREAD: list[Frame] = []  # placeholder while frames are unread; never handed out
 #: ``LazyStack.deferred`` sets the slots itself while ``Stack`` has just these fields.
 _STACK_DIRECT = tuple(f.name for f in fields(Stack)) == (
@@ -184,7 +185,7 @@ _STACK_DIRECT = tuple(f.name for f in fields(Stack)) == (
 
 
 class LazyStack(Stack):
-    """A ``Stack`` whose frames are read from the log text on first access.
+    """A ``Stack`` whose frames (and maybe range) are read from the log text on first access.
 
     A full ``!verifier 0x80`` dump has about a million frame lines; building
     ten small records per line up front would take seconds and hundreds of
@@ -192,9 +193,10 @@ class LazyStack(Stack):
     deferred read it behaves as a ``Stack`` (copies and pickles are plain ones).
     """
 
-    __slots__ = ("_first", "_last", "_reader")
+    __slots__ = ("_first", "_first_col", "_last", "_reader")
     _reader: FrameReader | None
     _first: int
+    _first_col: int  # the first row's column while the range is unbuilt, else -1
     _last: int
 
     @staticmethod
@@ -219,17 +221,65 @@ class LazyStack(Stack):
         stack._last = last
         return stack
 
+    @staticmethod
+    def unbuilt(
+        reader: FrameReader, first: int, first_col: int, last: int, header: str, x64: bool
+    ) -> LazyStack:
+        """``deferred`` with the range also built on first access (from ``first_col``).
+
+        Only while ``_STACK_DIRECT`` holds.
+        """
+        stack: LazyStack = object.__new__(LazyStack)
+        stack.kind = StackKind.POOL_LOG
+        stack.header = header
+        stack.x64 = x64
+        stack.thread = None
+        stack._reader = reader
+        stack._first = first
+        stack._first_col = first_col
+        stack._last = last
+        return stack
+
+    def _build_range(self, reader: FrameReader) -> None:
+        """From the first row's column to the end of the last row."""
+        last = self._last
+        end = len(reader.lines[last].rstrip(" \t"))
+        _RANGE_SLOT.__set__(self, reader.rng2(self._first, self._first_col, last, end))
+        self._first_col = -1
+
+    @property
+    def range(self) -> Range:
+        reader: FrameReader | None = getattr(self, "_reader", None)
+        if reader is not None and self._first_col >= 0:
+            self._build_range(reader)
+        rng: Range = _RANGE_SLOT.__get__(self, Stack)
+        return rng
+
+    @range.setter
+    def range(self, value: Range) -> None:
+        self._first_col = -1
+        _RANGE_SLOT.__set__(self, value)
+
+    def _release(self) -> None:
+        """Drop the reader (the frames are read): build the range first if it is not."""
+        reader = self._reader
+        if reader is not None and getattr(self, "_first_col", -1) >= 0:
+            self._build_range(reader)
+        self._reader = None
+
     @property
     def frames(self) -> list[Frame]:
         reader: FrameReader | None = getattr(self, "_reader", None)
         if reader is not None:
-            self._reader = None
+            self._release()
             _FRAMES_SLOT.__set__(self, _read_frames(reader, self._first, self._last))
         frames: list[Frame] = _FRAMES_SLOT.__get__(self, Stack)
         return frames
 
     @frames.setter
     def frames(self, value: list[Frame]) -> None:
+        if getattr(self, "_reader", None) is not None:
+            self._release()
         self._reader = None
         _FRAMES_SLOT.__set__(self, value)
 
@@ -480,14 +530,11 @@ def _whole_record(
 
 _SIZE_SLOT = PoolLogRecord.__dict__["size"]  # member descriptors of the deferred fields
 _THREAD_SLOT = PoolLogRecord.__dict__["thread"]
-_STACK_SLOT = PoolLogRecord.__dict__["stack"]
-#: ``LazyRecord._pending`` bits: the fields still to build, and whether the address is x64.
-_SIZE, _THREAD, _STACK, _X64 = 1, 2, 4, 8
-_DEFERRED = _SIZE | _THREAD | _STACK
+_SIZE, _THREAD = 1, 2  # ``LazyRecord._pending`` bits
 _RECORD_FIELDS = tuple(f.name for f in fields(PoolLogRecord))
 #: ``LazyRecord`` sets a record's slots itself; it is only used while
 #: ``PoolLogRecord`` has exactly the fields it knows (else records are built whole).
-_LAZY_OK = _RECORD_FIELDS == (
+_LAZY_OK = _STACK_DIRECT and _RECORD_FIELDS == (
     "range",
     "header_range",
     "address",
@@ -501,57 +548,38 @@ _LAZY_OK = _RECORD_FIELDS == (
 
 
 class LazyRecord(PoolLogRecord):
-    """A ``PoolLogRecord`` whose ``size``, ``thread`` and ``stack`` are built on first access.
+    """A ``PoolLogRecord`` whose ``size`` and ``thread`` are read on first access.
 
-    A full dump has 65,536 records; analysis reads the address, range, index
-    and operation of every one but the stack of a few, so building all of each
-    record up front would cost as much as the scan. The deferred fields are
-    read again from the header line and the frame rows (``_line``, ``_first``
-    at column ``_first_col``, ``_last``). Apart from that it behaves as a
+    A full dump has 65,536 records; analysis reads the address, range, index,
+    operation and (through ``LazyStack``) the top frames of records but never
+    the size or the thread, so those are read again from the header line
+    (``_line``) when asked for. Apart from that it behaves as a
     ``PoolLogRecord`` (copies and pickles are plain ones).
     """
 
-    __slots__ = ("_first", "_first_col", "_last", "_line", "_pending", "_reader")
+    __slots__ = ("_line", "_pending", "_reader")
     _pending: int
     _reader: FrameReader | None
     _line: int
-    _first: int
-    _first_col: int
-    _last: int
 
     def _fill(self, bit: int) -> None:
-        """Build the deferred field ``bit`` from the log text."""
+        """Read the deferred field ``bit`` from the header line."""
         reader = self._reader
         if reader is None:  # pragma: no cover - a pending field always has its reader
             return
-        lines = reader.lines
         line = self._line
-        pending = self._pending
-        if bit == _STACK:
-            first, last = self._first, self._last
-            rng = Range(
-                Position(first, self._first_col),
-                Position(last, len(lines[last].rstrip(" \t"))),
-            )
-            header = lines[line].strip()
-            value = LazyStack.deferred(reader, first, last, rng, header, pending & _X64 != 0)
-            _STACK_SLOT.__set__(self, value)
-        else:
-            head = _HEADER.match(lines[line])
-            if head is None:  # pragma: no cover - the line matched when the record was made
-                return
+        head = _HEADER.match(reader.lines[line])
+        if head is not None:  # it matched when the record was made
             if bit == _SIZE:
                 _SIZE_SLOT.__set__(self, reader.num(line, head, 2))
             else:
                 _THREAD_SLOT.__set__(self, reader.num(line, head, 3))
-        self._pending = pending = pending & ~bit
-        if not pending & _DEFERRED:
-            self._reader = None
+        self._settle(bit)
 
     def _settle(self, bit: int) -> None:
-        """Mark field ``bit`` as built (or set by ``__init__`` or an assignment)."""
+        """Mark field ``bit`` as read (or set by ``__init__`` or an assignment)."""
         self._pending = pending = getattr(self, "_pending", 0) & ~bit
-        if not pending & _DEFERRED:
+        if not pending:
             self._reader = None
 
     @property
@@ -577,18 +605,6 @@ class LazyRecord(PoolLogRecord):
     def thread(self, value: Num | None) -> None:
         self._settle(_THREAD)
         _THREAD_SLOT.__set__(self, value)
-
-    @property
-    def stack(self) -> Stack:
-        if self._pending & _STACK:
-            self._fill(_STACK)
-        value: Stack = _STACK_SLOT.__get__(self, PoolLogRecord)
-        return value
-
-    @stack.setter
-    def stack(self, value: Stack) -> None:
-        self._settle(_STACK)
-        _STACK_SLOT.__set__(self, value)
 
     def _fields(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in _RECORD_FIELDS)
@@ -639,15 +655,13 @@ def _lazy_record(
     rec.range = Range(header_start, Position(last, len(reader.lines[last].rstrip(" \t"))))
     rec.header_range = Range(header_start, Position(line, len(text.rstrip())))
     rec.address = Num(value, atext, Range(Position(line, a0), Position(line, a1)))
+    rec.stack = LazyStack.unbuilt(reader, first, first_col, last, text.strip(), x64)
     rec.op = op or PoolOp.UNKNOWN
     rec.index = index
     rec.searched_address = searched
-    rec._pending = _DEFERRED | _X64 if x64 else _DEFERRED
+    rec._pending = _SIZE | _THREAD
     rec._reader = reader
     rec._line = line
-    rec._first = first
-    rec._first_col = first_col
-    rec._last = last
     return rec
 
 
