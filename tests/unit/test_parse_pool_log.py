@@ -347,3 +347,10 @@ def test_garbage_does_not_fault() -> None:
     s = parse(text)
     for r in s.pool_log:
         assert r.stack.frames is not None
+
+
+def test_a_header_without_digits_is_not_a_record() -> None:
+    text = "Pool block 982a8fe0, Size 0x`, Thread 9c158bc0\n81b250cd nt!IovAllocateMdl+0x3d\n"
+    session = parse_text(text)
+    assert session.parser_faults == []
+    assert session.pool_log == []

@@ -4,8 +4,9 @@
 free the verifier remembered (``Pool block <addr>, Size <n>, Thread <t>``
 followed by one stack frame per line). A full dump can hold 65,536 records
 (about a million lines), so the frame loop does one precompiled match per
-line and nothing else: a record's frames are read from the text when first
-asked for (``LazyStack``), with symbol splits cached.
+line and nothing else: a record's frames (and the stack's range) are read
+from the text when first asked for (``LazyStack``), with symbol splits
+cached, and so are its size and thread (``LazyRecord``).
 
 The other logs (``!verifier 4`` fault injection, ``!verifier 8`` IRQL
 transitions, ``!verifier 0x40`` forced-pending IRPs, and the trace sections
@@ -47,8 +48,8 @@ _PLAIN_FRAME = re.compile(r"([0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?) (\S(?:.*\S)?)$
 #: The same without groups, for the loop that only tests rows.
 _PLAIN_FRAME_TEST = re.compile(r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? \S(?:.*\S)?$")
 _HEADER = re.compile(
-    r"[ \t]*Pool block[ \t]+((?:0x)?[0-9a-fA-F`]+),[ \t]*Size[ \t]+((?:0x)?[0-9a-fA-F`]+)"
-    r"(?:,[ \t]*Thread[ \t]+((?:0x)?[0-9a-fA-F`]+))?[ \t]*$"
+    r"[ \t]*Pool block[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*),[ \t]*Size[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*)"
+    r"(?:,[ \t]*Thread[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*))?[ \t]*$"
 )
 _PARSING = re.compile(
     r"[ \t]*(?:#+[ \t]*)?Parsing[ \t]+(?:0x)?[0-9a-fA-F]+[ \t]+(?:log|array)[ \t]+entries"
@@ -430,7 +431,7 @@ def pool_log(cur: Cursor) -> int | None:
                     else None
                 )
                 if rec is None:
-                    rec = _record(
+                    rec = _whole_record(
                         reader, head_line, head, count, first, first_col, last, op, index, searched
                     )
                 append_record(rec)
