@@ -123,7 +123,7 @@ def _counts(session: Any) -> dict[str, int]:
         "ln results": len(session.ln_results),
         "stacks": len(session.stacks),
         "modules": len(session.modules),
-        "parser faults": len(session.parser_faults),
+        "parser faults": len(session.faults),
     }
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .faults import FaultLog
+
 
 @dataclass(slots=True, order=True, unsafe_hash=True)
 class Position:
@@ -514,8 +516,9 @@ class Session:
     umdh: list[UmdhRecord] = field(default_factory=list)
     paths: list[PathSetting] = field(default_factory=list)
     encoding: str = "utf-8"
-    #: Internal parser failures (bugs, not user errors); the tests keep this empty.
-    parser_faults: list[str] = field(default_factory=list)
+    #: Internal failures (bugs, not user errors) of the parsers, the lazy readers
+    #: and the analysis of this session; the tests keep it empty.
+    faults: FaultLog = field(default_factory=FaultLog)
 
     def command_at(self, line: int) -> Command | None:
         """The command whose echo or output holds ``line``."""

@@ -14,7 +14,7 @@ from helpers import SHARED, shared_path
 
 def parse(*parts: str) -> Session:
     session, _ = parse_bytes(shared_path("corpus", *parts).read_bytes())
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 
@@ -325,7 +325,7 @@ def _inside(r: Range, raw: list[str]) -> bool:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(Path(p).relative_to(CORPUS)))
 def test_stack_ln_module_ranges_stay_inside_the_document(path: Path) -> None:
     session, doc = parse_bytes(path.read_bytes())
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     ranges: list[Range] = []
     for st in session.stacks:
         ranges.append(st.range)

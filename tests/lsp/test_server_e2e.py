@@ -146,7 +146,7 @@ async def test_close_withdraws_diagnostics(client: LanguageClient, workspace: Pa
     await wait_diagnostics(client, src_uri, lambda d: len(d) == 0)
 
 
-async def test_configuration_change_reanalyses(client: LanguageClient, workspace: Path) -> None:
+async def test_configuration_change_reanalyzes(client: LanguageClient, workspace: Path) -> None:
     log = workspace / "kd.log"
     uri = open_log(client, log)
     await wait_diagnostics(client, uri, lambda d: len(_leaks(d)) == 3)

@@ -28,7 +28,7 @@ SAMPLES = _corpus_samples()
 
 def _check(text: str) -> None:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     analyze(session)
 
 
@@ -36,7 +36,7 @@ def _check(text: str) -> None:
 @given(st.binary(max_size=4096))
 def test_random_bytes(data: bytes) -> None:
     session, _ = parse_bytes(data)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     analyze(session)
 
 

@@ -22,7 +22,7 @@ def seed_text() -> str:
 
 def test_seed_session_has_one_bug_check_and_three_linked_leaks() -> None:
     session = parse_text(seed_text())
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     a = analyze(session)
 
     assert len(a.cases) == 1

@@ -50,7 +50,7 @@ LM_WIDGET, LM_NT, LM_HELPER, LM_HAL, LM_GONE = 15, 16, 17, 18, 21
 
 def analysed(text: str) -> Analysis:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return analyze(session)
 
 

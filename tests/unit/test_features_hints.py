@@ -47,7 +47,7 @@ GAPS = log(
 
 def analysed(text: str) -> tuple[Analysis, TokenIndex, list[str]]:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     a = analyze(session)
     return a, build_index(a), text.split("\n")
 

@@ -15,9 +15,9 @@ import pytest
 
 from kdlens import knowledge
 from kdlens.analysis import Analysis, analyze
-from kdlens.features import hover_pool
 from kdlens.features.hover import HoverResult, hover
-from kdlens.features.navigate import definition, find_tag_literals
+from kdlens.features.hover import pool as hover_pool
+from kdlens.features.navigation import definition, find_tag_literals
 from kdlens.index import TokenIndex, build_index
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
@@ -67,7 +67,7 @@ class Log:
 
 def make_log(text: str, roots: Sequence[Path] = ()) -> Log:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     a = analyze(session)
     return Log(text.splitlines(), a, build_index(a), SourceMapper.create(list(roots)))
 
@@ -337,7 +337,7 @@ def test_tag_literal_search_is_cached_and_bounded(
         calls.append(tag)
         return find_tag_literals(m, tag, limit)
 
-    monkeypatch.setattr("kdlens.features.hover_pool.find_tag_literals", counting)
+    monkeypatch.setattr("kdlens.features.hover.pool.find_tag_literals", counting)
     first = hover_pool.tag_literals(mapper, "mdrv")
     assert [t.range.start.line + 1 for t in first] == [TAG_LINE]
     assert hover_pool.tag_literals(mapper, "mdrv") == first

@@ -53,7 +53,7 @@ SMALL = log(
 
 def analysed(text: str) -> tuple[Analysis, list[str]]:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return analyze(session), text.split("\n")
 
 

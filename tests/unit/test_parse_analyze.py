@@ -28,7 +28,7 @@ def _after_banner(snippet: str) -> str:
 
 def _parse(text: str) -> Session:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 
@@ -670,8 +670,8 @@ def test_bare_module_offset_symbol_name() -> None:
 def test_truncations_and_garbage_never_fault() -> None:
     lines = FULL.splitlines(keepends=True)
     for n in range(len(lines) + 1):
-        assert parse_text("".join(lines[:n])).parser_faults == []
-        assert parse_text("".join(lines[n:])).parser_faults == []
+        assert not parse_text("".join(lines[:n])).faults
+        assert not parse_text("".join(lines[n:])).faults
     odd = [
         "Arguments:\nArg1: zzzz\n",
         "Arguments:\nArg9: 00000001\n",
@@ -688,4 +688,4 @@ def test_truncations_and_garbage_never_fault() -> None:
         BANNER + "\nFollowup:\n",
     ]
     for text in odd:
-        assert parse_text(text).parser_faults == [], text
+        assert not parse_text(text).faults, text

@@ -14,7 +14,7 @@ def rng(line: int, start: int, end: int) -> Range:
 
 def parse(text: str) -> Session:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 

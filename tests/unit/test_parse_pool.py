@@ -38,7 +38,7 @@ POOL_PAGE = log(
 
 def test_pool_page_blocks_values() -> None:
     s = parse_text(POOL_PAGE)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     blocks = s.pool_blocks
     assert [b.address.value for b in blocks] == [
         0xA1C0D000,
@@ -97,7 +97,7 @@ def test_pool_block_ranges() -> None:
 def test_pool_block_line_alone() -> None:
     text = " 9e4f2010 size:   30 previous size:   10  (Allocated)  Ab d\n"
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (b,) = s.pool_blocks
     assert b.address.value == 0x9E4F2010
     assert b.tag == "Ab d"
@@ -127,7 +127,7 @@ def test_pool_flag_one_hex_dump_is_skipped() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     assert [(b.address.value, b.tag, b.marked) for b in s.pool_blocks] == [
         (0xD0412000, "Fmfc", False),
         (0xD0412030, "Lfsx", True),
@@ -144,7 +144,7 @@ def test_pool_x64_backtick_and_special_pool() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (b,) = s.pool_blocks
     assert b.address.value == 0xFFFFC30E4A7C1000
     assert b.address.text == "ffffc30e`4a7c1000"
@@ -169,7 +169,7 @@ def test_pool_header_only_consumes_and_records_nothing() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     assert s.pool_blocks == []
 
 
@@ -183,7 +183,7 @@ def test_pool_stops_at_the_next_prompt() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     assert [(b.tag, b.range.start.line) for b in s.pool_blocks] == [("Tst1", 1), ("Tst2", 3)]
 
 
@@ -212,7 +212,7 @@ POOLFIND = log(
 
 def test_poolfind_hits_and_sections() -> None:
     s = parse_text(POOLFIND)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     hits = s.pool_blocks
     assert [(b.address.value, b.size.value, b.state, b.pool_type) for b in hits] == [
         (0x89A14020, 0x48, "Allocated", "NonPaged pool"),
@@ -252,7 +252,7 @@ POOLUSED = log(
 
 def test_poolused_rows() -> None:
     s = parse_text(POOLUSED)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     rows = s.pool_usage
     assert [r.tag for r in rows] == ["Bq01", "Ckt ", "Dd.4", "pq..", "usb3", "zz9z"]
     assert [(r.nonpaged_allocs, r.nonpaged_bytes, r.paged_allocs, r.paged_bytes) for r in rows] == [
@@ -295,7 +295,7 @@ def test_poolused_shifted_row_with_digit_description() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (row,) = s.pool_usage
     assert (row.nonpaged_allocs, row.nonpaged_bytes, row.paged_allocs, row.paged_bytes) == (
         3,
@@ -315,7 +315,7 @@ def test_poolused_header_without_sort_line_and_no_descriptions() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     assert [(r.tag, r.paged_bytes, r.description) for r in s.pool_usage] == [
         ("Lk9 ", 41190000, None),
         ("Mno1", 1453024, None),
@@ -325,7 +325,7 @@ def test_poolused_header_without_sort_line_and_no_descriptions() -> None:
 
 def test_poolused_sort_line_without_header_records_nothing() -> None:
     s = parse_text("Sorting by Tag\nsomething else entirely\n")
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     assert s.pool_usage == []
 
 
@@ -347,7 +347,7 @@ def test_pool_parsers_survive_malformed_lines() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (b,) = s.pool_blocks
     assert b.tag == "" and b.address.value == 0x12345678
     assert [(r.tag, r.paged_bytes) for r in s.pool_usage] == []

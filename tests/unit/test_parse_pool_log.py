@@ -13,7 +13,7 @@ from helpers import log
 
 def parse(text: str) -> Session:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 
@@ -352,5 +352,5 @@ def test_garbage_does_not_fault() -> None:
 def test_a_header_without_digits_is_not_a_record() -> None:
     text = "Pool block 982a8fe0, Size 0x`, Thread 9c158bc0\n81b250cd nt!IovAllocateMdl+0x3d\n"
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     assert session.pool_log == []

@@ -21,7 +21,7 @@ def k_stacks(session: Session) -> list[Stack]:
 
 def only_stack(text: str) -> Stack:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     stacks = k_stacks(session)
     assert len(stacks) == 1
     return stacks[0]
@@ -292,7 +292,7 @@ def test_tilde_star_k_splits_threads() -> None:
         """
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     stacks = k_stacks(session)
     assert [s.thread for s in stacks] == [
         "0  Id: 1a2c.1b3c Suspend: 1 Teb: 7ffde000 Unfrozen",
@@ -459,7 +459,7 @@ def test_no_stack_from_other_output() -> None:
         """
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     assert k_stacks(session) == []
 
 
@@ -478,4 +478,4 @@ def test_garbage_never_faults() -> None:
         """
     )
     session = parse_text(junk)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults

@@ -28,7 +28,7 @@ def test_comparison_hex_with_frames_and_total() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     grow, shrink = s.umdh
     assert grow.comparison and not grow.decimal
     assert (grow.delta, grow.bytes, grow.old_bytes, grow.count) == (0x1A40, 0x3B00, 0x20C0, 0x2C)
@@ -65,7 +65,7 @@ def test_comparison_two_line_form_tabs_and_decimal_evidence() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     first, second = s.umdh
     # 30720 / 16 divides only in decimal, 5000 - 1200 == 3800 only in decimal
     assert first.decimal and second.decimal
@@ -94,7 +94,7 @@ def test_comparison_two_line_form_tabs_and_decimal_evidence() -> None:
 
 def test_digit_only_comparison_without_evidence_is_hex() -> None:
     s = parse_text("+ 100 ( 300 - 200) 1 allocs BackTrace00010\n")
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (r,) = s.umdh
     assert not r.decimal
     assert (r.delta, r.bytes, r.old_bytes, r.count) == (0x100, 0x300, 0x200, 1)
@@ -141,7 +141,7 @@ def test_snapshot_records_until_blank_line() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     a, b = s.umdh
     assert not a.comparison and not a.decimal
     assert (a.bytes, a.count, a.size_each) == (0xC60, 6, 0x210)
@@ -167,7 +167,7 @@ def test_raw_snapshot_entry_with_bare_addresses() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (r,) = s.umdh
     assert (r.bytes, r.overhead, r.count) == (0x58, 0x28, 1)
     assert r.address is not None and r.address.value == 0x1B2C4F0A010
@@ -193,6 +193,6 @@ def test_umdh_survives_malformed_lines() -> None:
         """
     )
     s = parse_text(text)
-    assert s.parser_faults == []
+    assert not s.faults, s.faults
     (r,) = s.umdh
     assert r.backtrace == "BackTrace00002" and r.stack is None

@@ -10,7 +10,7 @@ from helpers import log
 
 def parse(text: str) -> Session:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 

@@ -14,7 +14,7 @@ from fixtures.symbols.symtest import (
     X64_LOG,
     X86_FRAMES,
     X86_LOG,
-    analyse,
+    analyze_log,
     flat,
     key_of,
     source,
@@ -64,7 +64,7 @@ def at(src: SourceLocation | None) -> tuple[str, int] | None:
 
 def test_x64_vf_target_log_resolves_through_lm_and_a_verified_pdb(tmp_path: Path) -> None:
     symbols = source(store(tmp_path / "sym", "x64-O0", "x64-O2", "x86-O0"), tmp_path / "cache")
-    session, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    session, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     assert symbol_diagnostics(a) == []
     status = symbols.status("mydriver.sys")
     assert status is not None and status.state is SymbolState.VERIFIED
@@ -93,7 +93,7 @@ def test_x64_vf_target_log_resolves_through_lm_and_a_verified_pdb(tmp_path: Path
 
 def test_inlined_code_reports_its_chain(tmp_path: Path) -> None:
     symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache")
-    session, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    session, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     frame = next(f for f in driver_frames(session, "mydriver") if "StreamRequest" in f[1].text)
     src = a.resolver.resolve(frame[0], frame[1], return_address=True)
     assert src is not None
@@ -105,7 +105,7 @@ def test_x86_legacy_log_infers_the_base_from_verifier_frames(tmp_path: Path) -> 
     # Two PDBs of that name and nothing to check them against: the log's
     # addresses pick the one they agree with.
     symbols = source(store(tmp_path / "sym", "x64-O2", "x86-O0"), tmp_path / "cache")
-    session, a = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
+    session, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
     assert session.modules == []
     assert symbol_diagnostics(a) == []
     status = symbols.status("MyDriver")
@@ -141,7 +141,7 @@ def test_image_on_the_symbol_path_verifies_the_pdb(tmp_path: Path) -> None:
     root = store(tmp_path / "sym", "x64-O2", image=True)
     store(root, "x86-O0", image=True)
     symbols = source(root, tmp_path / "cache")
-    _, a = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
     # two images of that name: neither can vouch for a PDB
     status = symbols.status("MyDriver")
     assert status is not None and status.state is SymbolState.UNVERIFIED
@@ -149,7 +149,7 @@ def test_image_on_the_symbol_path_verifies_the_pdb(tmp_path: Path) -> None:
     only = store(tmp_path / "only", "x64-O2")
     store(only, "x86-O0", image=True)
     symbols = source(only, tmp_path / "cache")
-    _, a = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
     status = symbols.status("MyDriver")
     assert status is not None and status.state is SymbolState.VERIFIED
     assert status.expected == key_of("x86-O0")
@@ -158,13 +158,13 @@ def test_image_on_the_symbol_path_verifies_the_pdb(tmp_path: Path) -> None:
 
 def test_image_beside_the_pdb_verifies_or_rejects_it(tmp_path: Path) -> None:
     good = source(flat(tmp_path / "good", "x86-O0", "x86-O0"), tmp_path / "cache")
-    _, a = analyse(X86_LOG.read_text(encoding="utf-8"), good)
+    _, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), good)
     status = good.status("MyDriver")
     assert status is not None and status.state is SymbolState.VERIFIED
     assert all(leak.source is not None for leak in a.leaks)
 
     bad = source(flat(tmp_path / "bad", "x86-O0", "x86-O2"), tmp_path / "cache")
-    session, a = analyse(X86_LOG.read_text(encoding="utf-8"), bad)
+    session, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), bad)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-mismatch"
     assert f"the image {tmp_path / 'bad' / 'mydriver.sys'} expects" in message
@@ -183,7 +183,7 @@ def test_image_beside_the_pdb_verifies_or_rejects_it(tmp_path: Path) -> None:
 def test_pdb_that_does_not_match_lmi_is_not_used(tmp_path: Path) -> None:
     symbols = source(flat(tmp_path / "out", "x64-O0"), tmp_path / "cache")
     text = X64_LOG.read_text(encoding="utf-8")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-mismatch"
     assert (
@@ -210,7 +210,7 @@ def test_damaged_pdb_is_reported_not_fatal(tmp_path: Path, damage: str) -> None:
     else:
         target.write_bytes(b"")
     symbols = source(root, tmp_path / "cache")
-    _, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-error"
     assert str(target) in message and "cannot be read" in message
@@ -240,7 +240,7 @@ def test_stripped_pdb_names_no_lines(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "mydriver.pdb").write_bytes(_stripped(pdb_bytes("x86-O0")))
     symbols = source(root, tmp_path / "cache")
-    _, a = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-stripped"
     assert "public symbols only" in message
@@ -258,7 +258,7 @@ def test_inconsistent_load_base_is_reported_and_not_guessed(tmp_path: Path) -> N
     )
     assert moved != text
     symbols = source(store(tmp_path / "sym", "x86-O0"), tmp_path / "cache")
-    session, a = analyse(moved, symbols)
+    session, a = analyze_log(moved, symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "inconsistent-load-base"
     assert "0x9a3b0000" in message and "0x9a3c0000" in message
@@ -286,7 +286,7 @@ def test_module_plus_offset_frames_place_the_module(tmp_path: Path) -> None:
                 text = text.replace(line, f"{address:08x} MyDriver+0x{address - X86_BASE:x}")
     assert "MyDriver!" not in text
     symbols = source(store(tmp_path / "sym", "x86-O0"), tmp_path / "cache")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     assert symbol_diagnostics(a) == []
     status = symbols.status("MyDriver")
     assert status is not None and status.base == X86_BASE
@@ -304,7 +304,7 @@ def test_module_plus_offset_frames_place_the_module(tmp_path: Path) -> None:
 
 def test_symbols_resolve_by_name_without_an_address(tmp_path: Path) -> None:
     symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache")
-    _, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     r = Range.on_line(0, 0, 0)
     stream = SymbolRef("x", r, "mydriver", "StreamRequest", 0x2F)
     assert (
@@ -324,7 +324,7 @@ def test_missing_pdb_for_a_verified_driver(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     symbols = source(empty, tmp_path / "cache")
-    _, a = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-not-found"
     assert "MyDriver.pdb" in message
@@ -340,7 +340,7 @@ def test_the_logs_pdb_path_is_never_opened(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     symbols = source(empty, tmp_path / "cache")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     status = symbols.status("mydriver")
     assert status is not None and status.state is SymbolState.NOT_FOUND
     assert all(leak.source is None for leak in a.leaks)
@@ -359,22 +359,22 @@ def test_slow_loading_gives_up_with_a_message(
     monkeypatch.setattr(cache_module, "read_table", slow)
     symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache", time_limit=0.2)
     text = X64_LOG.read_text(encoding="utf-8")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     ((code, message),) = symbol_diagnostics(a)
     assert code == "symbol-timeout"
     assert "0.2 s" in message
     release.set()
     symbols.time_limit = 20
-    _, again = analyse(text, symbols)
+    _, again = analyze_log(text, symbols)
     assert symbol_diagnostics(again) == []
     assert all(leak.source is not None for leak in again.leaks)
 
 
 def test_one_source_serves_many_sessions_from_memory(tmp_path: Path) -> None:
     symbols = source(store(tmp_path / "sym", "x64-O2", "x86-O0"), tmp_path / "cache")
-    _, first = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
-    _, second = analyse(X86_LOG.read_text(encoding="utf-8"), symbols)
-    _, third = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, first = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, second = analyze_log(X86_LOG.read_text(encoding="utf-8"), symbols)
+    _, third = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     assert [at(leak.source) for leak in first.leaks] == [at(leak.source) for leak in third.leaks]
     assert all(leak.source is not None for leak in second.leaks)
     # the disk cache holds both tables for the next process
@@ -386,7 +386,7 @@ def test_pdb_path_is_unaffected_by_a_mismatching_second_copy(tmp_path: Path) -> 
     wrong = flat(tmp_path / "wrong", "x64-O0")
     right = store(tmp_path / "right", "x64-O2")
     symbols = SymbolFiles([f"{wrong};{right}"], cache_dir=tmp_path / "cache")
-    _, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     assert symbol_diagnostics(a) == []
     status = symbols.status("mydriver")
     assert status is not None and status.state is SymbolState.VERIFIED
@@ -408,7 +408,7 @@ def test_base_from_ln_or_a_k_stack(tmp_path: Path, evidence: str) -> None:
     text = X86_LOG.read_text(encoding="utf-8")
     text = text[: text.index("kd> !verifier 0x80")] + evidence + "kd> q\n"
     symbols = source(store(tmp_path / "sym", "x86-O0"), tmp_path / "cache")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     assert symbol_diagnostics(a) == []
     status = symbols.status("MyDriver")
     assert status is not None and status.base == X86_BASE
@@ -423,7 +423,7 @@ def test_no_evidence_of_the_base_leaves_addresses_alone(tmp_path: Path) -> None:
     text = X86_LOG.read_text(encoding="utf-8")
     text = text[: text.index("kd> !verifier 0x80")] + "kd> q\n"
     symbols = source(store(tmp_path / "sym", "x86-O0"), tmp_path / "cache")
-    _, a = analyse(text, symbols)
+    _, a = analyze_log(text, symbols)
     status = symbols.status("MyDriver")
     assert status is not None and status.base is None
     assert "load address unknown" in status.message
@@ -440,7 +440,7 @@ def test_a_bug_in_symbol_handling_is_contained(
 
     monkeypatch.setattr(resolver._Choice, "run", broken)
     symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache")
-    _, a = analyse(X64_LOG.read_text(encoding="utf-8"), symbols)
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
     errors = [d for d in a.diagnostics if d.code == "symbol-error"]
     assert {d.data["module"] for d in errors} == {"mydriver", "nt"}  # every module tried
     assert all("internal error" in d.message and "boom" in d.message for d in errors)
@@ -482,7 +482,7 @@ def test_odd_logs_never_break_the_symbol_link(tmp_path: Path) -> None:
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.sampled_from(_PIECES), max_size=30))
     def check(lines: list[str]) -> None:
-        session, a = analyse(base + "\n".join(lines) + "\n", symbols)
+        session, a = analyze_log(base + "\n".join(lines) + "\n", symbols)
         for address, sym, ret in driver_frames(session, "MyDriver"):
             a.resolver.resolve(address, sym, return_address=ret)
 

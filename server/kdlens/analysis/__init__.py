@@ -15,7 +15,7 @@ from .diagnostics import Code, Diagnostic, Related, Severity
 from .evidence import Evidence, Origin, SourceLocation, gather
 from .findings import bugcheck_diagnostics, cross_check_diagnostics, leak_diagnostics, sort_key
 from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
-from .resolve import LogResolver, Resolver, ResolverChain, SymbolSource
+from .resolve import LogResolver, Resolver, ResolverChain, SessionResolver, SymbolSource
 from .settings import AnalysisSettings
 
 
@@ -30,19 +30,11 @@ class Analysis:
     groups: list[CallSiteGroup] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The per-session symbol-file resolver, when a symbol path is configured.
-    symbol_files: Resolver | None = None
+    symbol_files: SessionResolver | None = None
 
     def symbol_status(self, module: str) -> str | None:
         """What became of ``module``'s symbol file, in a sentence (for hovers)."""
-        status = getattr(self.symbol_files, "status", None)
-        if not callable(status):
-            return None
-        st = status(module)
-        if st is None:
-            return None
-        state = getattr(getattr(st, "state", None), "value", "")
-        message = str(getattr(st, "message", ""))
-        return f"{state}: {message}" if state and message else message or None
+        return self.symbol_files.status_text(module) if self.symbol_files is not None else None
 
 
 def analyze(
@@ -69,7 +61,7 @@ def _analyze(
     evidence = gather(session)
     chain: list[Resolver] = [LogResolver(evidence), *resolvers]
     symbol_diagnostics: list[Diagnostic] = []
-    sym_resolver: Resolver | None = None
+    sym_resolver: SessionResolver | None = None
     if symbols is not None:
         sym_resolver, symbol_diagnostics = symbols.for_session(session, evidence)
         chain.append(sym_resolver)
@@ -108,6 +100,7 @@ __all__ = [
     "Origin",
     "Related",
     "Resolver",
+    "SessionResolver",
     "Severity",
     "SourceLocation",
     "SymbolSource",

@@ -30,6 +30,14 @@ class Resolver(Protocol):
         ...
 
 
+class SessionResolver(Resolver, Protocol):
+    """The resolver a ``SymbolSource`` builds for one session."""
+
+    def status_text(self, module: str) -> str | None:
+        """What became of ``module``'s symbol file in this session, in a sentence (for hovers)."""
+        ...
+
+
 class SymbolSource(Protocol):
     """A long-lived provider of resolvers (symbol files on a symbol path).
 
@@ -41,7 +49,7 @@ class SymbolSource(Protocol):
 
     def for_session(
         self, session: Session, evidence: Evidence
-    ) -> tuple[Resolver, list[Diagnostic]]: ...
+    ) -> tuple[SessionResolver, list[Diagnostic]]: ...
 
 
 class LogResolver:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -40,14 +39,14 @@ def _glob(pattern: str) -> str:
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """Settings shared by ``kdlens check`` and the language server."""
+    """The part of the user's settings that changes what the analysis concludes.
+
+    Built by ``kdlens.settings.Settings.analysis``; paths, symbol stores and
+    hosts are not here because the analysis never opens a file.
+    """
 
     #: Extra ``module!function`` glob patterns for the user's own allocation helpers.
     allocator_wrappers: tuple[str, ...] = ()
-    #: Build-path prefix -> local folder, applied before suffix matching.
-    source_map: tuple[tuple[str, str], ...] = ()
-    symbol_path: tuple[str, ...] = ()
-    trusted_unc_hosts: tuple[str, ...] = ()
     _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -69,17 +68,3 @@ class AnalysisSettings:
             hit = bool(self._wrapper_re.match(key))
             self._cache[key] = hit
         return hit
-
-    @staticmethod
-    def from_lists(
-        allocator_wrappers: Iterable[str] = (),
-        source_map: Iterable[tuple[str, str]] = (),
-        symbol_path: Iterable[str] = (),
-        trusted_unc_hosts: Iterable[str] = (),
-    ) -> AnalysisSettings:
-        return AnalysisSettings(
-            allocator_wrappers=tuple(allocator_wrappers),
-            source_map=tuple(source_map),
-            symbol_path=tuple(symbol_path),
-            trusted_unc_hosts=tuple(trusted_unc_hosts),
-        )

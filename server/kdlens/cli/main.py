@@ -1,13 +1,14 @@
 """The ``kdlens`` command line: ``check`` and ``serve``.
 
 Exit codes of ``check``: 0 when no finding reaches ``--fail-on``, 1 when one
-does, 2 for usage and I/O errors (one line on stderr saying which).
+does, 2 for usage and I/O errors (one line on stderr saying which), 3 with
+``--strict`` when kdlens itself failed somewhere while reading a log (its
+internal faults are printed on stderr either way).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -15,10 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
-from ..analysis import AnalysisSettings, Severity, SymbolSource, analyze
-from ..gcpause import paused_gc
-from ..parse import parse_bytes
-from ..sources import SourceMapper
+from ..analysis import Severity
+from ..pipeline import SymbolFilesCache, build_snapshot, make_mapper
+from ..settings import Settings, SettingsError, add_arguments
+from ..text import Document, decode
 from .formats import FileResult, write_json, write_sarif, write_text
 
 _FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
@@ -28,23 +29,6 @@ _PROGRESS_BYTES = 8 * 1024 * 1024
 
 class UsageError(Exception):
     pass
-
-
-def _source_map(values: Sequence[str]) -> list[tuple[str, str]]:
-    out = []
-    for v in values:
-        if "=" not in v:
-            raise UsageError(f"--source-map expects FROM=TO, got '{v}'")
-        src, dst = v.split("=", 1)
-        if not src or not dst:
-            raise UsageError(f"--source-map expects FROM=TO, got '{v}'")
-        out.append((src, dst))
-    return out
-
-
-def split_symbol_path(value: str) -> list[str]:
-    """``_NT_SYMBOL_PATH`` syntax: elements separated by ``;`` (empty ones dropped)."""
-    return [p.strip() for p in value.split(";") if p.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,20 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="*", metavar="FILE", help="log files; '-' or none reads standard input"
     )
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    check.add_argument(
-        "--symbol-path",
-        metavar="P",
-        action="append",
-        default=[],
-        help="symbol search path in _NT_SYMBOL_PATH syntax (repeatable; the _NT_SYMBOL_PATH variable is read too)",
-    )
-    check.add_argument(
-        "--source-map",
-        metavar="FROM=TO",
-        action="append",
-        default=[],
-        help="map a build-path prefix to a local folder (repeatable)",
-    )
+    add_arguments(check)
     check.add_argument(
         "--workspace",
         metavar="DIR",
@@ -81,14 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="folder searched for source files (default: the folder of each log)",
     )
-    check.add_argument(
-        "--allocator-wrapper",
-        metavar="GLOB",
-        action="append",
-        default=[],
-        help="extra module!function pattern of an allocation helper to look past (repeatable)",
-    )
     check.add_argument("--fail-on", choices=tuple(_FAIL_ON), default="warning")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 3 when kdlens met an internal fault while reading a log",
+    )
     check.add_argument(
         "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
     )
@@ -115,20 +84,17 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     files: list[str] = args.files or ["-"]
     if files.count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
-    source_map = _source_map(args.source_map)
-    symbol_path = [p for v in args.symbol_path for p in split_symbol_path(v)]
-    env_path = os.environ.get("_NT_SYMBOL_PATH")
-    if env_path:
-        symbol_path.extend(split_symbol_path(env_path))
-    settings = AnalysisSettings.from_lists(
-        allocator_wrappers=args.allocator_wrapper,
-        source_map=source_map,
-        symbol_path=symbol_path,
-    )
-    symbols = _symbol_source(symbol_path, stderr)
+    try:
+        settings = Settings.from_args(args)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from exc
+    symbols, messages = SymbolFilesCache().source(settings, Path.cwd())
+    for message in messages:
+        stderr.write(f"kdlens: {message}\n")
     progress = hasattr(stderr, "isatty") and stderr.isatty()
     results: list[FileResult] = []
     io_error = False
+    faults = 0
     for path in files:
         result = FileResult(path=path if path != "-" else "<stdin>", uri=_uri(path))
         try:
@@ -143,23 +109,32 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         if big:
             stderr.write(f"kdlens: analysing {result.path} ({len(data) / 1e6:.0f} MB)...\r")
             stderr.flush()
-        session, _doc = parse_bytes(data)
-        analysis = analyze(session, settings, symbols=symbols)
+        roots = [Path(w) for w in args.workspace] or (
+            [Path(path).resolve().parent] if path != "-" else [Path.cwd()]
+        )
+        decoded = decode(data)
+        snap = build_snapshot(
+            Document(decoded.text),
+            settings,
+            make_mapper(settings, roots),
+            uri=result.uri,
+            symbols=symbols,
+        )
+        snap.analysis.session.encoding = decoded.encoding
         if big:
             stderr.write(
                 f"kdlens: analysed {result.path} in {time.perf_counter() - started:.1f} s   \n"
             )
-        result.analysis = analysis
-        result.diagnostics = analysis.diagnostics
-        roots = [Path(w) for w in args.workspace] or (
-            [Path(path).resolve().parent] if path != "-" else [Path.cwd()]
-        )
-        mapper = SourceMapper.create(roots, source_map=source_map, srcpath=_srcpaths(analysis))
-        for leak in analysis.leaks:
+        result.analysis = snap.analysis
+        result.diagnostics = snap.analysis.diagnostics
+        for leak in snap.analysis.leaks:
             if leak.source is not None and leak.source.path not in result.mapped_sources:
-                hit = mapper.map(leak.source.path)
-                if hit is not None:
-                    result.mapped_sources[leak.source.path] = _display(hit.path)
+                local, _why = snap.local_source(leak.source.path)
+                if local is not None:
+                    result.mapped_sources[leak.source.path] = _display(local)
+        for fault in snap.faults.unreported():
+            faults += 1
+            stderr.write(f"kdlens: internal fault in {result.path}: {fault.summary()}\n")
         results.append(result)
 
     writer = {"text": write_text, "json": write_json, "sarif": write_sarif}[args.format]
@@ -177,30 +152,13 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
             if r.error:
                 stderr.write(f"kdlens: {r.path}: {r.error}\n")
         return 2
+    if faults and args.strict:
+        return 3
     threshold = _FAIL_ON[args.fail_on]
     if threshold is None:
         return 0
     failing = any(d.severity <= threshold for r in results for d in r.diagnostics)
     return 1 if failing else 0
-
-
-def _symbol_source(symbol_path: Sequence[str], stderr: TextIO) -> SymbolSource | None:
-    """The symbol files on ``symbol_path``; what it skips is said once, on stderr."""
-    if not symbol_path:
-        return None
-    from ..symbols.resolver import SymbolFiles  # pefile and friends load only when needed
-
-    source = SymbolFiles(symbol_path, base_dir=Path.cwd())
-    for message in source.messages:
-        stderr.write(f"kdlens: {message}\n")
-    return source
-
-
-def _srcpaths(analysis: object) -> list[str]:
-    session = getattr(analysis, "session", None)
-    if session is None:
-        return []
-    return [p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p]
 
 
 def _display(path: Path) -> str:
@@ -218,10 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "check":
-            with paused_gc():
-                return run_check(args, sys.stdout, sys.stderr, sys.stdin)
+            return run_check(args, sys.stdout, sys.stderr, sys.stdin)
         if args.command == "serve":
-            from ..lsp.server import serve
+            from ..lsp.main import serve
 
             return serve(tcp=args.tcp)
     except UsageError as exc:

@@ -1,9 +1,12 @@
-"""The kdlens language server: document lifecycle, analysis scheduling, diagnostics.
+"""The kdlens language server's state: open logs, their snapshots, the analysis schedule.
 
 Analysis runs in a worker thread, debounced after edits; a result computed
-for a version the editor has moved past is dropped. Every feature handler
-runs behind ``guard``: a failure is logged to the client and answered with
-an empty result, so one broken feature never takes the server down.
+for a version the editor has moved past is dropped. A new snapshot is handed
+to the ``on_snapshot`` hooks the features registered (the diagnostics feature
+publishes it). Every feature handler runs behind ``guard``: a failure is
+logged to the client and answered with an empty result, so one broken
+feature never takes the server down. This module knows no feature; the
+features know it (``kdlens.lsp.main`` wires them together).
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..analysis.resolve import SymbolSource
+from ..pipeline import Snapshot, SymbolFilesCache, build_snapshot, make_mapper
+from ..settings import Settings
 from ..sources import SourceMapper
-from .config import ServerSettings, parse_settings
+from ..text import Document
 from .convert import Columns
-from .state import Snapshot, compute, make_mapper, uri_to_path
 
 log = logging.getLogger("kdlens")
 
@@ -46,14 +51,16 @@ class KdlensServer(LanguageServer):
         super().__init__(
             "kdlens", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
         )
-        self.settings = ServerSettings()
+        self.settings = Settings()
         self.snapshots: dict[str, Snapshot] = {}
         self.pending: dict[str, asyncio.Task[Snapshot | None]] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-analysis")
         self.mapper: SourceMapper = make_mapper(self.settings, [])
+        self.symbol_files = SymbolFilesCache()
         self.symbols: SymbolSource | None = None
-        #: log uri -> source file uri -> diagnostics published there for that log
-        self.source_diagnostics: dict[str, dict[str, list[lsp.Diagnostic]]] = {}
+        #: called on the event loop with each new snapshot, and with the uri of a closed log
+        self.on_snapshot: list[Callable[[Snapshot], None]] = []
+        self.on_forget: list[Callable[[str], None]] = []
         self.debounce = DEBOUNCE_SECONDS
         self.initialization_options: Any = None
         self.client_name: str | None = None
@@ -93,6 +100,13 @@ class KdlensServer(LanguageServer):
                 lsp.LogMessageParams(type=lsp.MessageType.Info, message=message)
             )
 
+    def report_faults(self, snap: Snapshot) -> None:
+        """Write the snapshot's internal failures not written yet to the client's log."""
+        for fault in snap.faults.unreported():
+            self.log_error(
+                f"kdlens internal fault in {snap.uri}: {fault.summary()}\n{fault.detail}"
+            )
+
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The newest analysis of ``uri``, waiting for one in progress."""
         task = self.pending.get(uri)
@@ -111,9 +125,9 @@ class KdlensServer(LanguageServer):
         old = self.pending.get(uri)
         if old is not None and not old.done():
             old.cancel()
-        self.pending[uri] = asyncio.get_running_loop().create_task(self._analyse(uri, delay))
+        self.pending[uri] = asyncio.get_running_loop().create_task(self._analyze(uri, delay))
 
-    async def _analyse(self, uri: str, delay: float) -> Snapshot | None:
+    async def _analyze(self, uri: str, delay: float) -> Snapshot | None:
         if delay:
             await asyncio.sleep(delay)
         try:
@@ -132,7 +146,14 @@ class KdlensServer(LanguageServer):
             snap = await loop.run_in_executor(
                 self.executor,
                 functools.partial(
-                    compute, uri, version, text, self.settings, self.mapper, self.symbols
+                    build_snapshot,
+                    Document(text),
+                    self.settings,
+                    self.mapper,
+                    uri=uri,
+                    version=version,
+                    log_path=uri_to_path(uri),
+                    symbols=self.symbols,
                 ),
             )
         except Exception:
@@ -149,55 +170,26 @@ class KdlensServer(LanguageServer):
         # periodic passes (which would walk all of them) off the event loop.
         gc.freeze()
         self.snapshots[uri] = snap
-        self.publish(snap)
+        self.report_faults(snap)
+        for hook in self.on_snapshot:
+            try:
+                hook(snap)
+            except Exception:
+                self.log_error(f"kdlens: {hook.__qualname__} failed:\n{traceback.format_exc()}")
         return snap
-
-    def publish(self, snap: Snapshot) -> None:
-        from .features.diagnostics import log_diagnostics, source_diagnostics
-
-        try:
-            diags = log_diagnostics(self, snap)
-        except Exception:
-            self.log_error(f"diagnostics failed for {snap.uri}:\n{traceback.format_exc()}")
-            diags = []
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=snap.uri, diagnostics=diags, version=snap.version)
-        )
-        try:
-            per_file = source_diagnostics(self, snap)
-        except Exception:
-            self.log_error(f"source diagnostics failed for {snap.uri}:\n{traceback.format_exc()}")
-            per_file = {}
-        self.update_source_diagnostics(snap.uri, per_file)
-
-    def update_source_diagnostics(
-        self, log_uri: str, per_file: dict[str, list[lsp.Diagnostic]]
-    ) -> None:
-        """Publish leaks on source files, merging what every open log says about each file."""
-        old = self.source_diagnostics.get(log_uri, {})
-        if per_file:
-            self.source_diagnostics[log_uri] = per_file
-        else:
-            self.source_diagnostics.pop(log_uri, None)
-        for file_uri in set(old) | set(per_file):
-            merged: list[lsp.Diagnostic] = []
-            for by_file in self.source_diagnostics.values():
-                merged.extend(by_file.get(file_uri, []))
-            self.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(uri=file_uri, diagnostics=merged)
-            )
 
     def forget(self, uri: str) -> None:
         task = self.pending.pop(uri, None)
         if task is not None and not task.done():
             task.cancel()
         self.snapshots.pop(uri, None)
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
-        self.update_source_diagnostics(uri, {})
+        for hook in self.on_forget:
+            try:
+                hook(uri)
+            except Exception:
+                self.log_error(f"kdlens: {hook.__qualname__} failed:\n{traceback.format_exc()}")
 
-    def reanalyse_all(self) -> None:
+    def reanalyze_all(self) -> None:
         self.mapper = make_mapper(self.settings, self.folders())
         for uri in list(self.workspace.text_documents):
             if is_log(uri, self):
@@ -220,17 +212,20 @@ class KdlensServer(LanguageServer):
             self.apply_settings(result[0])
 
     def apply_settings(self, raw: Any) -> None:
-        self.settings = parse_settings(raw, self.folders())
+        folders = self.folders()
+        self.settings = Settings.from_json(raw, folders)
         for p in self.settings.problems:
             self.log_info(p)
-        from .symbols import configure_symbols
-
         try:
-            self.symbols = configure_symbols(self)
+            self.symbols, messages = self.symbol_files.source(
+                self.settings, folders[0] if folders else None
+            )
         except Exception:
             self.log_error(f"symbol files could not be set up:\n{traceback.format_exc()}")
-            self.symbols = None
-        self.mapper = make_mapper(self.settings, self.folders())
+            self.symbols, messages = None, []
+        for message in messages:
+            self.log_info(f"kdlens: {message}")
+        self.mapper = make_mapper(self.settings, folders)
 
 
 def is_log(uri: str, server: KdlensServer) -> bool:
@@ -267,29 +262,21 @@ def guard(default: Callable[[], Any]) -> Callable[[F], F]:
             except Exception:
                 ls.log_error(f"kdlens: {fn.__name__} failed:\n{traceback.format_exc()}")
                 return default()
+            finally:
+                for snap in ls.snapshots.values():
+                    ls.report_faults(snap)
 
         return wrapper  # type: ignore[return-value]
 
     return deco
 
 
-def create_server() -> KdlensServer:
-    server = KdlensServer()
-    from .features import register_all
-
-    register_all(server)
-    return server
-
-
-def serve(tcp: str | None = None) -> int:
-    """Run the server on stdio (default) or on ``HOST:PORT``."""
-    logging.basicConfig(level=logging.WARNING, format="kdlens: %(message)s")  # stderr, never stdout
-    server = create_server()
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        if not host or not port.isdigit():
-            raise SystemExit("kdlens serve: --tcp expects HOST:PORT")
-        server.start_tcp(host, int(port))
-    else:
-        server.start_io()
-    return 0
+def uri_to_path(uri: str) -> Path | None:
+    """The local path of a ``file:`` URI (None for any other scheme)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    path = unquote(parsed.path)
+    if len(path) > 2 and path[0] == "/" and path[2] == ":":  # /c:/x on Windows
+        path = path[1:]
+    return Path(path)

@@ -498,9 +498,7 @@ def _nested(cur: Cursor, i: int) -> int | None:
         try:
             nxt = bp.fn(sub)
         except Exception as exc:  # the scanner's rule: a parser bug must not escape
-            cur.session.parser_faults.append(
-                f"{bp.name} at line {i + 1} (inside !analyze): {exc!r}"
-            )
+            cur.session.faults.record(f"{bp.name} (inside !analyze)", exc, i)
             continue
         if isinstance(nxt, int) and nxt > i:
             return min(nxt, cur.end)

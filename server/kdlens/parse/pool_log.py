@@ -86,9 +86,11 @@ _FRAME_POSITIONAL = tuple(f.name for f in fields(Frame))[:7] == (
 class FrameReader:
     """Turns frame rows into ``Frame`` records with as little work per row as possible."""
 
-    __slots__ = ("_col", "_col_end", "lines", "plain")
+    __slots__ = ("_col", "_col_end", "faults", "lines", "plain")
 
     def __init__(self, cur: Cursor) -> None:
+        #: where a lazy read that fails records why (it keeps what it read)
+        self.faults = cur.session.faults
         self.lines = cur.doc.lines
         self.plain = cur.doc.lines is cur.doc.raw  # no colour codes: columns map 1:1
         self._col = cur.doc.col
@@ -303,7 +305,8 @@ class LazyStack(Stack):
                 line = lines[i]
                 m = plain(line) or match(line)
                 frame = reader.frame(i, m) if m is not None else None
-            except Exception:  # a lazy read must never fail its caller
+            except Exception as exc:  # a lazy read must never fail its caller
+                reader.faults.record("pool-log frames", exc, i)
                 return
             if frame is not None:
                 yield frame
@@ -334,14 +337,15 @@ def _read_frames(reader: FrameReader, first: int, last: int) -> list[Frame]:
     match = _FRAME.match
     plain = _PLAIN_FRAME.match
     lines = reader.lines
+    i = first
     try:
         for i in range(first, last + 1):
             line = lines[i]
             m = plain(line) or match(line)
             if m is not None:
                 frames.append(reader.frame(i, m))
-    except Exception:  # a lazy read must never fail its caller; keep what was read
-        pass
+    except Exception as exc:  # a lazy read must never fail its caller; keep what was read
+        reader.faults.record("pool-log frames", exc, i)
     return frames
 
 

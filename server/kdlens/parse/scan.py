@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
-
-from ..gcpause import paused_gc
 from ..model import Command, Session
 from ..text import Document, LineIndex
 from .core import REGISTRY, Cursor
@@ -14,15 +11,9 @@ from .session import find_commands
 def scan(doc: Document) -> Session:
     """Read ``doc`` into a ``Session``. Never raises for any input text.
 
-    The cyclic garbage collector is paused meanwhile: a big log creates
-    millions of small records and no cycles, and the collector's repeated
-    passes over them would cost as much as the parsing itself.
+    Callers reading big logs pause the cyclic collector around this (see
+    ``kdlens.pipeline``): it makes millions of small records and no cycles.
     """
-    with paused_gc():
-        return _scan(doc)
-
-
-def _scan(doc: Document) -> Session:
     session = Session(line_count=len(doc))
     text = doc.matching_text()
     index = LineIndex(doc.lines)
@@ -81,8 +72,6 @@ def _run(fn: object, cursor: Cursor, session: Session, name: str) -> int | None:
     try:
         result = fn(cursor)  # type: ignore[operator]
     except Exception as exc:  # a parser bug must never reach the user as a crash
-        session.parser_faults.append(
-            f"{name} at line {cursor.line + 1}: {exc!r}\n{traceback.format_exc(limit=4)}"
-        )
+        session.faults.record(name, exc, cursor.line)
         return None
     return result if isinstance(result, int) else None

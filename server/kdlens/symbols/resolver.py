@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..analysis.diagnostics import Code, Diagnostic, Related, Severity
 from ..analysis.evidence import Evidence, Origin, SourceLocation
+from ..faults import FaultLog
 from ..model import Range, Session, SymbolRef
 from ..numbers import canonical_address, normalize_module
 from .cache import DiskCache, LoadTimeout, TableCache, default_cache_dir
@@ -193,7 +194,14 @@ class _Bound:
 class SessionSymbols:
     """The resolver for one session: addresses and symbols through the chosen PDBs."""
 
-    def __init__(self, bound: dict[str, _Bound], statuses: dict[str, ModuleStatus]) -> None:
+    def __init__(
+        self,
+        bound: dict[str, _Bound],
+        statuses: dict[str, ModuleStatus],
+        faults: FaultLog | None = None,
+    ) -> None:
+        #: the session's fault log: a lookup that fails is recorded there
+        self._faults = faults if faults is not None else FaultLog()
         self._bound = bound
         self._statuses = statuses
         self._placed = sorted(
@@ -205,6 +213,12 @@ class SessionSymbols:
     def status(self, module: str) -> ModuleStatus | None:
         """What happened to ``module``'s symbols in this session (any spelling of its name)."""
         return self._statuses.get(normalize_module(module))
+
+    def status_text(self, module: str) -> str | None:
+        st = self.status(module)
+        if st is None:
+            return None
+        return f"{st.state.value}: {st.message}" if st.message else st.state.value
 
     @property
     def statuses(self) -> list[ModuleStatus]:
@@ -223,7 +237,8 @@ class SessionSymbols:
     ) -> SourceLocation | None:
         try:
             return self._resolve(address, symbol, return_address)
-        except Exception:  # never let one lookup take the analysis down
+        except Exception as exc:  # never let one lookup take the analysis down
+            self._faults.record("symbol lookup", exc)
             return None
 
     def _resolve(
@@ -320,7 +335,7 @@ class SymbolFiles:
         return out
 
     def status(self, module: str) -> ModuleStatus | None:
-        """``module``'s symbol status in the last analysed session."""
+        """``module``'s symbol status in the session analysed last (for tests and tools)."""
         return self._last.status(module) if self._last is not None else None
 
     def for_session(
@@ -344,11 +359,12 @@ class SymbolFiles:
             try:
                 choice.run(bound, statuses, diagnostics)
             except Exception as exc:  # a bug here must not cost the rest of the analysis
+                session.faults.record(f"symbol files for {w.display}", exc)
                 bound.pop(w.key, None)
                 message = f"symbol files for {w.display} could not be used: internal error {exc!r}"
                 statuses[w.key] = ModuleStatus(w.display, SymbolState.ERROR, message)
                 diagnostics.append(choice.diagnostic(CODE_ERROR, message))
-        resolver = SessionSymbols(bound, statuses)
+        resolver = SessionSymbols(bound, statuses, session.faults)
         self._last = resolver
         return resolver, diagnostics
 

@@ -1,18 +1,17 @@
-"""The core's diagnostics on the log, and each leak on the source line that allocated it."""
+"""Publishing: the core's diagnostics on the log, and each leak on the source line that
+allocated it (merged across every open log, withdrawn when the log closes)."""
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
 from ...analysis import Diagnostic, Severity
 from ...analysis.findings import size_text
-from ..state import Snapshot
-
-if TYPE_CHECKING:
-    from ..server import KdlensServer
+from ...pipeline import Snapshot
+from ..server import KdlensServer
 
 _SEVERITY = {
     Severity.ERROR: lsp.DiagnosticSeverity.Error,
@@ -100,3 +99,56 @@ def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.D
             )
         )
     return out
+
+
+class Publisher:
+    """Publishes each new snapshot's diagnostics; remembers what it put on source files."""
+
+    def __init__(self, ls: KdlensServer) -> None:
+        self.ls = ls
+        #: log uri -> source file uri -> diagnostics published there for that log
+        self.on_sources: dict[str, dict[str, list[lsp.Diagnostic]]] = {}
+
+    def publish(self, snap: Snapshot) -> None:
+        ls = self.ls
+        try:
+            diags = log_diagnostics(ls, snap)
+        except Exception:
+            ls.log_error(f"diagnostics failed for {snap.uri}:\n{traceback.format_exc()}")
+            diags = []
+        ls.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=snap.uri, diagnostics=diags, version=snap.version)
+        )
+        try:
+            per_file = source_diagnostics(ls, snap)
+        except Exception:
+            ls.log_error(f"source diagnostics failed for {snap.uri}:\n{traceback.format_exc()}")
+            per_file = {}
+        self.update_sources(snap.uri, per_file)
+
+    def forget(self, uri: str) -> None:
+        self.ls.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+        self.update_sources(uri, {})
+
+    def update_sources(self, log_uri: str, per_file: dict[str, list[lsp.Diagnostic]]) -> None:
+        """Publish on source files, merging what every open log says about each file."""
+        old = self.on_sources.get(log_uri, {})
+        if per_file:
+            self.on_sources[log_uri] = per_file
+        else:
+            self.on_sources.pop(log_uri, None)
+        for file_uri in set(old) | set(per_file):
+            merged: list[lsp.Diagnostic] = []
+            for by_file in self.on_sources.values():
+                merged.extend(by_file.get(file_uri, []))
+            self.ls.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=file_uri, diagnostics=merged)
+            )
+
+
+def register(server: KdlensServer) -> None:
+    publisher = Publisher(server)
+    server.on_snapshot.append(publisher.publish)
+    server.on_forget.append(publisher.forget)

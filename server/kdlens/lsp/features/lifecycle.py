@@ -21,7 +21,7 @@ def register(server: KdlensServer) -> None:
         opts: Any = ls.initialization_options
         ls.apply_settings(opts or {})
         await ls.pull_configuration()
-        ls.reanalyse_all()
+        ls.reanalyze_all()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: KdlensServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -48,13 +48,13 @@ def register(server: KdlensServer) -> None:
             await ls.pull_configuration()
         else:
             ls.apply_settings(params.settings or {})
-        ls.reanalyse_all()
+        ls.reanalyze_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def did_change_folders(
         ls: KdlensServer, params: lsp.DidChangeWorkspaceFoldersParams
     ) -> None:
-        ls.reanalyse_all()
+        ls.reanalyze_all()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def did_change_watched(ls: KdlensServer, params: lsp.DidChangeWatchedFilesParams) -> None:

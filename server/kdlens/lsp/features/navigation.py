@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from ...features.navigate import definition, references
+from ...features.navigation import definition, references
 from ..server import KdlensServer, guard
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from .. import knowledge
-from ..knowledge import FlagInfo
-from ..model import VerifierFlag, VerifierFlags
-from .hover_format import bullets, esc, paragraphs, plural
+from ... import knowledge
+from ...knowledge import FlagInfo
+from ...model import VerifierFlag, VerifierFlags
+from .format import bullets, esc, paragraphs, plural
 
 
 @cache

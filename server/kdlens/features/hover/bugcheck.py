@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import knowledge
-from ..analysis import Analysis, BugCheckCase
-from ..analysis.leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
-from ..knowledge import ArgMeaning, BugCheckInfo, C4Subcode
-from ..model import BugCheck, BugCheckArg
-from ..numbers import canonical_address, normalize_module
-from .hover_format import bullets, byte_size, code, doc_link, esc, hexnum, paragraphs, plural
+from ... import knowledge
+from ...analysis import Analysis, BugCheckCase
+from ...analysis.leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
+from ...knowledge import ArgMeaning, BugCheckInfo, C4Subcode
+from ...model import BugCheck, BugCheckArg
+from ...numbers import canonical_address, normalize_module
+from .format import bullets, byte_size, code, doc_link, esc, hexnum, paragraphs, plural
 
 #: Names of the IRQL values a bug check argument can hold (x86 and x64 agree on these).
 _IRQL = {0: "PASSIVE_LEVEL", 1: "APC_LEVEL", 2: "DISPATCH_LEVEL"}

@@ -19,23 +19,23 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .. import knowledge
-from ..analysis import Analysis
-from ..index import Kind, Token, TokenIndex, word_at
-from ..model import BugCheck, BugCheckArg, Num, Position, Range, VerifierFlag, VerifierFlags
-from ..numbers import parse_hex
-from ..sources import SourceMapper
-from .hover_bugcheck import arg_markdown, bugcheck_markdown, case_near, case_of
-from .hover_code import (
+from ... import knowledge
+from ...analysis import Analysis
+from ...index import Kind, Token, TokenIndex, word_at
+from ...model import BugCheck, BugCheckArg, Num, Position, Range, VerifierFlag, VerifierFlags
+from ...numbers import parse_hex
+from ...sources import SourceMapper
+from .bugcheck import arg_markdown, bugcheck_markdown, case_near, case_of
+from .code import (
     address_markdown,
     free_address_markdown,
     module_markdown,
     source_markdown,
     symbol_markdown,
 )
-from .hover_pool import count_markdown, number_markdown, size_markdown, tag_markdown
-from .hover_types import HoverContext, HoverResult
-from .hover_verifier import flag_markdown, mask_markdown
+from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
+from .types import HoverContext, HoverResult
+from .verifier import flag_markdown, mask_markdown
 
 #: Hex digits from which a free-text number is treated as an address.
 ADDRESS_DIGITS = 8

@@ -8,10 +8,10 @@ line and the workspace file, or the reason it stops short.
 
 from __future__ import annotations
 
-from ..analysis import Origin, SourceLocation
-from ..analysis.leaks import Leak
-from ..index import Kind, Token
-from ..model import (
+from ...analysis import Origin, SourceLocation
+from ...analysis.leaks import Leak
+from ...index import Kind, Token
+from ...model import (
     Frame,
     LnResult,
     ModuleInfo,
@@ -24,11 +24,11 @@ from ..model import (
     SymbolRef,
     VerifiedDriver,
 )
-from ..numbers import canonical_address, normalize_module
-from .hover_format import address, bullets, byte_size, code, esc, paragraphs, plural, workspace_path
-from .hover_pool import block_context
-from .hover_types import HoverContext
-from .navigate import definition, resolve_source
+from ..navigation import definition, resolve_source
+from ...numbers import canonical_address, normalize_module
+from .format import address, bullets, byte_size, code, esc, paragraphs, plural, workspace_path
+from .pool import block_context
+from .types import HoverContext
 
 _ORIGIN = {
     Origin.LN: "from `ln`",

@@ -13,9 +13,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from .. import knowledge
-from ..analysis.leaks import Leak
-from ..model import (
+from ... import knowledge
+from ...analysis.leaks import Leak
+from ...model import (
     PoolAllocation,
     PoolBlock,
     PoolLogRecord,
@@ -25,10 +25,10 @@ from ..model import (
     VerifiedDriver,
     VerifierStat,
 )
-from ..sources import SourceMapper
-from .hover_format import address, byte_size, code, esc, paragraphs, plural, workspace_path
-from .hover_types import HoverContext
-from .navigate import Target, c_literal, find_tag_literals
+from ..navigation import Target, c_literal, find_tag_literals
+from ...sources import SourceMapper
+from .format import address, byte_size, code, esc, paragraphs, plural, workspace_path
+from .types import HoverContext
 
 #: How many literal places a hover lists.
 SHOWN_LITERALS = 5

@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis import Analysis
-from ..index import TokenIndex
-from ..model import Position, Range
-from ..sources import SourceMapper
+from ...analysis import Analysis
+from ...index import TokenIndex
+from ...model import Position, Range
+from ...sources import SourceMapper
 
 
 @dataclass(frozen=True, slots=True)

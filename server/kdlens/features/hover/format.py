@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..numbers import format_address
-from ..sources import SourceMapper
+from ...numbers import format_address
+from ...sources import SourceMapper
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 _BACKTICKS = re.compile(r"`+")

@@ -1,0 +1,128 @@
+"""From a log's text and the user's settings to an analysed snapshot: the one way both
+``kdlens check`` and the language server read a log.
+
+``build_snapshot`` parses, analyses, indexes and prepares the source mapping
+(with the log's own ``.srcpath``). ``SymbolFilesCache`` keeps one symbol-file
+source alive for as long as the symbol settings stay the same, so its table
+cache makes the next analysis of any log cheap.
+
+A ``Snapshot`` is never changed once built. Its lazy parts (the token index's
+chunks, pool-log frames, the per-snapshot source-mapping memo) only ever fill in
+values that are a pure function of the immutable text and settings, so two
+threads racing to fill one compute the same answer and either may win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analysis import Analysis, SymbolSource, analyze
+from .faults import FaultLog
+from .gcpause import paused_gc
+from .index import TokenIndex, build_index
+from .parse import parse_document
+from .settings import Settings
+from .sources import SourceMapper
+from .symbols.resolver import SymbolFiles
+from .text import Document
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything the features need to answer about one version of one log."""
+
+    uri: str
+    version: int | None
+    doc: Document
+    analysis: Analysis
+    index: TokenIndex
+    mapper: SourceMapper
+    #: build path -> local file (or None with the reason), filled lazily
+    mapped: dict[str, tuple[Path | None, str]] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.doc.raw
+
+    @property
+    def faults(self) -> FaultLog:
+        return self.analysis.session.faults
+
+    def local_source(self, build_path: str) -> tuple[Path | None, str]:
+        """The workspace file for a build path, cached per snapshot."""
+        hit = self.mapped.get(build_path)
+        if hit is None:
+            m, why = self.mapper.explain(build_path)
+            hit = (m.path if m else None, why)
+            self.mapped[build_path] = hit
+        return hit
+
+
+def make_mapper(settings: Settings, roots: Sequence[Path]) -> SourceMapper:
+    """Build paths to files under ``roots`` and the folders the settings name."""
+    return SourceMapper.create(
+        roots, source_map=settings.source_map, trusted_unc_hosts=settings.trusted_unc_hosts
+    )
+
+
+def build_snapshot(
+    doc: Document,
+    settings: Settings,
+    mapper: SourceMapper,
+    *,
+    uri: str,
+    version: int | None = None,
+    log_path: Path | None = None,
+    symbols: SymbolSource | None = None,
+) -> Snapshot:
+    """Parse, analyse and index ``doc`` (the editor calls this in a worker thread).
+
+    A log opened outside every workspace root gets its own folder as the root
+    for source files. The cyclic collector is paused meanwhile: a big log
+    makes millions of small acyclic records, and its passes over them would
+    cost as much as the parsing.
+    """
+    with paused_gc():
+        session = parse_document(doc)
+        analysis = analyze(session, settings.analysis(), symbols=symbols)
+        index = build_index(analysis)
+    srcpath = [
+        p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()
+    ]
+    if not mapper.roots and log_path is not None:
+        mapper = make_mapper(settings, [log_path.parent])
+    return Snapshot(
+        uri=uri,
+        version=version,
+        doc=doc,
+        analysis=analysis,
+        index=index,
+        mapper=mapper.with_srcpath(srcpath),
+    )
+
+
+class SymbolFilesCache:
+    """The symbol-file source for the current settings, rebuilt only when they change.
+
+    ``source`` returns the messages about the symbol path (skipped servers,
+    refused folders) only when it builds a new source, so they are shown once.
+    """
+
+    def __init__(self) -> None:
+        self._current: SymbolFiles | None = None
+
+    def source(
+        self, settings: Settings, base_dir: Path | None
+    ) -> tuple[SymbolFiles | None, list[str]]:
+        if not settings.symbol_path:
+            self._current = None
+            return None, []
+        config = (settings.symbol_path, settings.trusted_unc_hosts, base_dir)
+        if self._current is not None and self._current.config == config:
+            return self._current, []
+        self._current = SymbolFiles(
+            settings.symbol_path, trusted_unc_hosts=settings.trusted_unc_hosts, base_dir=base_dir
+        )
+        return self._current, list(self._current.messages)

@@ -1,0 +1,213 @@
+"""Every user setting of kdlens, declared once for the command line and the editor.
+
+A setting is one ``Option`` row in ``OPTIONS``: its field on ``Settings``, its
+key in the editor's ``kdlens`` settings object, its ``kdlens check`` flag and
+the kind of value it holds. ``Settings.from_json`` (language server) and
+``Settings.from_args`` (command line) both read that table, so adding a
+setting means adding a field and a row here, and the matching entry in the
+VS Code manifest (``client/package.json``); nothing else.
+
+``_NT_SYMBOL_PATH`` is merged into the symbol path here and nowhere else.
+Malformed values never stop kdlens: they are dropped and described in
+``Settings.problems`` for the caller to show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .analysis import AnalysisSettings
+
+#: The environment variable debuggers read for their symbol path.
+SYMBOL_PATH_VARIABLE = "_NT_SYMBOL_PATH"
+
+
+class Kind(Enum):
+    """How an option's value is written in JSON and on the command line."""
+
+    #: A list of strings; repeatable flag.
+    STRINGS = "strings"
+    #: ``_NT_SYMBOL_PATH`` syntax: one string with ``;`` separators, or a list.
+    SYMBOL_PATH = "symbol-path"
+    #: Build-path prefix -> local folder: a JSON object, or ``FROM=TO`` flags.
+    SOURCE_MAP = "source-map"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One user setting: where it lives in each front end."""
+
+    name: str
+    key: str
+    flag: str
+    kind: Kind
+    help: str
+    metavar: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "symbol_path",
+        "symbolPath",
+        "--symbol-path",
+        Kind.SYMBOL_PATH,
+        "symbol search path in _NT_SYMBOL_PATH syntax (repeatable; "
+        "the _NT_SYMBOL_PATH variable is read too)",
+        "P",
+    ),
+    Option(
+        "source_map",
+        "sourceMap",
+        "--source-map",
+        Kind.SOURCE_MAP,
+        "map a build-path prefix to a local folder (repeatable)",
+        "FROM=TO",
+    ),
+    Option(
+        "allocator_wrappers",
+        "allocatorWrappers",
+        "--allocator-wrapper",
+        Kind.STRINGS,
+        "extra module!function pattern of an allocation helper to look past (repeatable)",
+        "GLOB",
+    ),
+    Option(
+        "trusted_unc_hosts",
+        "trustedUncHosts",
+        "--trust-unc-host",
+        Kind.STRINGS,
+        "host whose \\\\host\\share paths may be opened (repeatable; none by default)",
+        "HOST",
+    ),
+)
+
+
+class SettingsError(ValueError):
+    """A command-line value that cannot be read (the command line is strict; JSON is not)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user configured, whichever front end it came through."""
+
+    symbol_path: tuple[str, ...] = ()
+    source_map: tuple[tuple[str, str], ...] = ()
+    allocator_wrappers: tuple[str, ...] = ()
+    trusted_unc_hosts: tuple[str, ...] = ()
+    #: What was wrong with the raw values (dropped), for the caller to show.
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    def analysis(self) -> AnalysisSettings:
+        """The part the analysis reads."""
+        return AnalysisSettings(allocator_wrappers=self.allocator_wrappers)
+
+    @staticmethod
+    def from_json(
+        raw: Any,
+        workspace_folders: Sequence[Path] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Settings from an editor's ``kdlens`` object (or an object holding one).
+
+        ``${workspaceFolder}`` in source-map targets expands to the first folder.
+        """
+        data = _unwrap(raw)
+        folder = str(workspace_folders[0]) if workspace_folders else ""
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for opt in OPTIONS:
+            value = data.get(opt.key)
+            if value is None:
+                continue
+            values[opt.name] = _from_json(opt, value, folder, problems)
+        return _finish(values, problems, environ)
+
+    @staticmethod
+    def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the flags ``add_arguments`` declared; malformed ones raise."""
+        values: dict[str, Any] = {}
+        for opt in OPTIONS:
+            raw: list[str] = getattr(args, opt.name, None) or []
+            values[opt.name] = _from_flags(opt, raw)
+        return _finish(values, [], environ)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare every option as a repeatable flag of ``parser``."""
+    for opt in OPTIONS:
+        parser.add_argument(
+            opt.flag,
+            dest=opt.name,
+            metavar=opt.metavar,
+            action="append",
+            default=[],
+            help=opt.help,
+        )
+
+
+def split_symbol_path(value: str) -> tuple[str, ...]:
+    """``_NT_SYMBOL_PATH`` syntax: elements separated by ``;``, empty ones dropped."""
+    return tuple(p.strip() for p in value.split(";") if p.strip())
+
+
+def _finish(
+    values: dict[str, Any], problems: list[str], environ: Mapping[str, str] | None
+) -> Settings:
+    env = os.environ if environ is None else environ
+    extra = split_symbol_path(env.get(SYMBOL_PATH_VARIABLE, ""))
+    settings = Settings(**values, problems=tuple(problems))
+    if extra:
+        settings = replace(settings, symbol_path=settings.symbol_path + extra)
+    return settings
+
+
+def _unwrap(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        inner = raw.get("kdlens")
+        return inner if isinstance(inner, dict) else raw
+    return {}
+
+
+def _from_json(opt: Option, value: Any, folder: str, problems: list[str]) -> Any:
+    if opt.kind is Kind.SYMBOL_PATH and isinstance(value, str):
+        return split_symbol_path(value)
+    if opt.kind in (Kind.STRINGS, Kind.SYMBOL_PATH):
+        if isinstance(value, str):
+            return (value,) if value.strip() else ()
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(v.strip() for v in value if v.strip())
+        problems.append(f"kdlens.{opt.key} should be a list of strings; ignored")
+        return ()
+    # Kind.SOURCE_MAP
+    if not isinstance(value, dict):
+        problems.append(
+            f"kdlens.{opt.key} should be an object of build-path prefix -> local folder; ignored"
+        )
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for k, v in value.items():
+        if isinstance(k, str) and isinstance(v, str) and k and v:
+            pairs.append((k, v.replace("${workspaceFolder}", folder)))
+        else:
+            problems.append(f"kdlens.{opt.key} entry {k!r} is not a string pair; ignored")
+    return tuple(pairs)
+
+
+def _from_flags(opt: Option, raw: Sequence[str]) -> Any:
+    if opt.kind is Kind.SYMBOL_PATH:
+        return tuple(p for v in raw for p in split_symbol_path(v))
+    if opt.kind is Kind.STRINGS:
+        return tuple(v for v in raw if v.strip())
+    pairs: list[tuple[str, str]] = []
+    for v in raw:
+        src, sep, dst = v.partition("=")
+        if not sep or not src or not dst:
+            raise SettingsError(f"{opt.flag} expects {opt.metavar}, got '{v}'")
+        pairs.append((src, dst))
+    return tuple(pairs)
