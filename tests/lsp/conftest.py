@@ -57,6 +57,9 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, wor
     )
     yield
     await lsp_client.shutdown_session()
+    # A feature or parser that failed is logged as an error: no test passes over one.
+    errors = [m.message for m in lsp_client.log_messages if m.type == lsp.MessageType.Error]
+    assert errors == []
 
 
 async def wait_diagnostics(

@@ -20,9 +20,10 @@ from fixtures.symbols.symtest import (
     source,
     store,
 )
-from kdlens.analysis import Analysis, Severity
+from kdlens.analysis import Analysis, Severity, analyze
 from kdlens.analysis.evidence import Origin, SourceLocation
 from kdlens.model import Range, Session, StackKind, SymbolRef
+from kdlens.parse import parse_text
 from kdlens.symbols import cache as cache_module
 from kdlens.symbols.pdb import PdbFile
 from kdlens.symbols.resolver import SymbolFiles, SymbolState
@@ -440,9 +441,10 @@ def test_a_bug_in_symbol_handling_is_contained(
 
     monkeypatch.setattr(resolver._Choice, "run", broken)
     symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache")
-    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    a = analyze(parse_text(X64_LOG.read_text(encoding="utf-8")), symbols=symbols)
     errors = [d for d in a.diagnostics if d.code == "symbol-error"]
     assert {d.data["module"] for d in errors} == {"mydriver", "nt"}  # every module tried
+    assert [f.error for f in a.session.faults] == ["RuntimeError('boom')"] * 2  # and recorded
     assert all("internal error" in d.message and "boom" in d.message for d in errors)
     assert len(a.leaks) == 3 and all(leak.source is None for leak in a.leaks)
 

@@ -65,7 +65,7 @@ def _analyze(
     if symbols is not None:
         sym_resolver, symbol_diagnostics = symbols.for_session(session, evidence)
         chain.append(sym_resolver)
-    resolver = ResolverChain(chain)
+    resolver = ResolverChain(chain, session.faults)
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
     diagnostics = [

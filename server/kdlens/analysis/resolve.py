@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from ..faults import FaultLog
 from ..model import Session, SymbolRef
 from .diagnostics import Diagnostic
 from .evidence import Evidence, SourceLocation
@@ -72,16 +73,25 @@ class LogResolver:
 
 
 class ResolverChain:
-    """Asks each resolver in turn."""
+    """Asks each resolver in turn.
 
-    def __init__(self, resolvers: Sequence[Resolver]) -> None:
+    A resolver that raises is a bug: it is recorded in ``faults`` and the next
+    one is asked, so one broken link costs answers, never the analysis.
+    """
+
+    def __init__(self, resolvers: Sequence[Resolver], faults: FaultLog | None = None) -> None:
         self.resolvers = list(resolvers)
+        self.faults = faults if faults is not None else FaultLog()
 
     def resolve(
         self, address: int | None, symbol: SymbolRef | None, *, return_address: bool = False
     ) -> SourceLocation | None:
         for r in self.resolvers:
-            hit = r.resolve(address, symbol, return_address=return_address)
+            try:
+                hit = r.resolve(address, symbol, return_address=return_address)
+            except Exception as exc:
+                self.faults.record(f"resolver {type(r).__name__}", exc)
+                continue
             if hit is not None:
                 return hit
         return None

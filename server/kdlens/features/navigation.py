@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis import Analysis
-from ..analysis.evidence import SourceLocation
+from ..analysis.evidence import Origin, SourceLocation
 from ..analysis.leaks import Leak
 from ..index import Kind, Token, TokenIndex, word_at
 from ..model import Frame, LnResult, PoolAllocation, Position, Range, SourceRef, SymbolRef
@@ -68,8 +68,6 @@ def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
     owner = token.owner
     if token.kind is Kind.SOURCE and isinstance(token.value, SourceRef):
         src = token.value
-        from ..analysis.evidence import Origin
-
         return SourceLocation(src.path, src.line, Origin.ANNOTATION, src.range)
     if (
         isinstance(owner, Leak)
@@ -83,8 +81,6 @@ def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
     if isinstance(owner, LnResult) and token.kind is Kind.ADDRESS:
         ret = False
     if isinstance(owner, Frame) and owner.source is not None and token.kind is Kind.SYMBOL:
-        from ..analysis.evidence import Origin
-
         return SourceLocation(
             owner.source.path, owner.source.line, Origin.ANNOTATION, owner.source.range
         )

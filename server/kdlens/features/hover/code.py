@@ -24,8 +24,8 @@ from ...model import (
     SymbolRef,
     VerifiedDriver,
 )
-from ..navigation import definition, resolve_source
 from ...numbers import canonical_address, normalize_module
+from ..navigation import definition, resolve_source
 from .format import address, bullets, byte_size, code, esc, paragraphs, plural, workspace_path
 from .pool import block_context
 from .types import HoverContext

@@ -25,8 +25,8 @@ from ...model import (
     VerifiedDriver,
     VerifierStat,
 )
-from ..navigation import Target, c_literal, find_tag_literals
 from ...sources import SourceMapper
+from ..navigation import Target, c_literal, find_tag_literals
 from .format import address, byte_size, code, esc, paragraphs, plural, workspace_path
 from .types import HoverContext
 
