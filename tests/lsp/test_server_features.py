@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from pathlib import Path
 
@@ -173,3 +174,25 @@ async def test_copy_command_answers_the_text_and_shows_it(
 async def _message_with(client: LanguageClient, needle: str) -> None:
     while not any(needle in m.message for m in client.messages):
         await client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE)
+
+
+async def test_a_tag_hover_never_waits_for_the_workspace_walk(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """A FIFO named like a source file cannot block the server; the literal is found beside it."""
+    fifo = workspace / "wdmdrivers" / "blocked.c"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    uri, text = await _ready(client, workspace)
+    pos = _at(text, "mdrv", 1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30.0
+    while True:
+        md = await asyncio.wait_for(_hover(client, uri, pos), 10.0)  # answered at once either way
+        if "hover again shortly" not in md:
+            break
+        assert loop.time() < deadline, "the workspace walk never finished"
+        await asyncio.sleep(0.05)  # polling a condition: each hover is answered immediately
+    assert "`wdmdrivers/mydriver/handleioctl.c:38`" in md
+    # the server still answers everything else
+    assert await asyncio.wait_for(_hover(client, uri, _at(text, "Arg1: 00000062", 1)), 10.0)

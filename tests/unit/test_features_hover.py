@@ -15,9 +15,10 @@ import pytest
 
 from kdlens import knowledge
 from kdlens.analysis import Analysis, analyze
+from kdlens.features import tag_literals as tag_literals_module
 from kdlens.features.hover import HoverResult, hover
 from kdlens.features.hover import pool as hover_pool
-from kdlens.features.navigation import definition, find_tag_literals
+from kdlens.features.navigation import definition
 from kdlens.index import TokenIndex, build_index
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
@@ -326,25 +327,26 @@ def test_driver_tag_missing_from_the_workspace(tmp_path: Path) -> None:
     assert "No `'vrdm'` in the workspace sources." in lg.md("mdrv")
 
 
-def test_tag_literal_search_is_cached_and_bounded(
+def test_tag_literal_search_walks_the_workspace_once_for_every_tag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_workspace(tmp_path)
     mapper = SourceMapper.create([tmp_path])
-    calls: list[str] = []
+    calls: list[object] = []
+    real = tag_literals_module.scan_literals
 
-    def counting(m: SourceMapper, tag: str, limit: int = 50) -> Iterator[object]:
-        calls.append(tag)
-        return find_tag_literals(m, tag, limit)
+    def counting(m: SourceMapper, limits: object = tag_literals_module.Limits()) -> object:
+        calls.append(m)
+        return real(m, limits)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("kdlens.features.hover.pool.find_tag_literals", counting)
+    monkeypatch.setattr(tag_literals_module, "scan_literals", counting)
+    hover_pool.clear_tag_cache()
     first = hover_pool.tag_literals(mapper, "mdrv")
-    assert [t.range.start.line + 1 for t in first] == [TAG_LINE]
+    assert [t.range.start.line + 1 for t in first.targets] == [TAG_LINE]
     assert hover_pool.tag_literals(mapper, "mdrv") == first
-    assert calls == ["mdrv"]
     for i in range(200):
-        hover_pool.tag_literals(mapper, f"t{i:03d}")
-    assert len(hover_pool._literal_cache) <= 64
+        assert hover_pool.tag_literals(mapper, f"t{i:03d}").targets == ()
+    assert len(calls) == 1
 
 
 def test_sizes_and_counts(seed: Log) -> None:

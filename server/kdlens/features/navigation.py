@@ -12,11 +12,9 @@ References find every spelling of the same address (``0x982a8fe0``,
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..analysis import Analysis
 from ..analysis.evidence import Origin, SourceLocation
@@ -24,16 +22,9 @@ from ..analysis.leaks import Leak
 from ..index import Kind, Token, TokenIndex, word_at
 from ..model import Frame, LnResult, PoolAllocation, Position, Range, SourceRef, SymbolRef
 from ..numbers import canonical_address, normalize_module, parse_hex
-from ..sources import SOURCE_EXTENSIONS, SourceMapper
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A place in a local file (0-based line and columns)."""
-
-    path: Path
-    range: Range
-    label: str = ""
+from ..sources import SourceMapper
+from .places import Target
+from .tag_literals import LiteralIndex, LiteralLookup, c_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +37,8 @@ class Resolution:
 
 
 _NOTHING = Resolution(())
+#: The walk used when no caller-owned index is given (CLI, tests).
+_LITERALS = LiteralIndex()
 
 
 def code_location(token: Token) -> tuple[int | None, SymbolRef | None, bool]:
@@ -88,16 +81,27 @@ def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
 
 
 def definition(
-    analysis: Analysis, index: TokenIndex, mapper: SourceMapper, pos: Position
+    analysis: Analysis,
+    index: TokenIndex,
+    mapper: SourceMapper,
+    pos: Position,
+    literals: LiteralLookup | None = None,
 ) -> Resolution:
+    """Where the token at ``pos`` leads. ``literals`` answers pool-tag searches (the server
+    passes its background index; without it the workspace is walked here, when due)."""
     token = index.at(pos)
     if token is None:
         return _NOTHING
     if token.kind is Kind.TAG and isinstance(token.value, str):
-        hits = tuple(find_tag_literals(mapper, token.value))
-        return Resolution(
-            hits, why=None if hits else f"no literal {c_literal(token.value)} in the workspace"
+        answer = (literals or _LITERALS.lookup_now)(mapper, token.value)
+        if answer.targets:
+            return Resolution(answer.targets)
+        why = (
+            answer.note
+            if not answer.ready
+            else f"no literal {c_literal(token.value)} in the workspace"
         )
+        return Resolution((), why=why)
     src = resolve_source(analysis, token)
     if src is None:
         if token.kind in (Kind.ADDRESS, Kind.SYMBOL):
@@ -114,55 +118,6 @@ def definition(
 
 
 # --------------------------------------------------------------------------- pool tag literals
-
-
-def c_literal(tag: str) -> str:
-    """How a driver writes a pool tag in C: the four characters reversed in a multi-character constant."""
-    return "'" + tag[::-1] + "'"
-
-
-#: Bound the work of a literal search on huge workspaces.
-_MAX_SCANNED_FILES = 20_000
-_MAX_FILE_BYTES = 4 * 1024 * 1024
-
-
-def _source_files(mapper: SourceMapper) -> Iterator[Path]:
-    n = 0
-    for root in mapper.roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv")
-            )
-            for name in sorted(filenames):
-                if os.path.splitext(name)[1].lower() in SOURCE_EXTENSIONS:
-                    n += 1
-                    if n > _MAX_SCANNED_FILES:
-                        return
-                    yield Path(dirpath) / name
-
-
-def find_tag_literals(mapper: SourceMapper, tag: str, limit: int = 50) -> Iterator[Target]:
-    """Places in workspace sources where ``tag`` is written as a C literal."""
-    if len(tag) != 4:
-        return
-    literal = c_literal(tag)
-    pattern = re.compile(re.escape(literal))
-    found = 0
-    for path in _source_files(mapper):
-        try:
-            if path.stat().st_size > _MAX_FILE_BYTES or not mapper.allowed(path):
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if literal not in text:
-            continue
-        for i, line in enumerate(text.splitlines()):
-            for m in pattern.finditer(line):
-                yield Target(path, Range.on_line(i, m.start(), m.end()), literal)
-                found += 1
-                if found >= limit:
-                    return
 
 
 # --------------------------------------------------------------------------- references

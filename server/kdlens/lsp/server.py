@@ -28,6 +28,7 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..analysis.resolve import SymbolSource
+from ..features.tag_literals import LiteralIndex
 from ..pipeline import Snapshot, SymbolFilesCache, build_snapshot, make_mapper
 from ..settings import Settings
 from ..sources import SourceMapper
@@ -55,6 +56,10 @@ class KdlensServer(LanguageServer):
         self.snapshots: dict[str, Snapshot] = {}
         self.pending: dict[str, asyncio.Task[Snapshot | None]] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-analysis")
+        #: Workspace walks (pool-tag literals) get their own thread: they never delay an analysis.
+        self.scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-workspace")
+        self.literals = LiteralIndex()
+        self._scanning = False
         self.mapper: SourceMapper = make_mapper(self.settings, [])
         self.symbol_files = SymbolFilesCache()
         self.symbols: SymbolSource | None = None
@@ -99,6 +104,17 @@ class KdlensServer(LanguageServer):
             self.window_log_message(
                 lsp.LogMessageParams(type=lsp.MessageType.Info, message=message)
             )
+
+    def refresh_literals(self, mapper: SourceMapper) -> None:
+        """Walk the workspace for pool-tag literals in the background when a walk is due."""
+        if self._scanning or not mapper.roots or not self.literals.stale(mapper):
+            return
+        self._scanning = True
+
+        def done(_future: object) -> None:
+            self._scanning = False
+
+        self.scanner.submit(self.literals.refresh, mapper).add_done_callback(done)
 
     def report_faults(self, snap: Snapshot) -> None:
         """Write the snapshot's internal failures not written yet to the client's log."""
@@ -171,6 +187,7 @@ class KdlensServer(LanguageServer):
         gc.freeze()
         self.snapshots[uri] = snap
         self.report_faults(snap)
+        self.refresh_literals(snap.mapper)
         for hook in self.on_snapshot:
             try:
                 hook(snap)

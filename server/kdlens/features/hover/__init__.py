@@ -25,6 +25,7 @@ from ...index import Kind, Token, TokenIndex, word_at
 from ...model import BugCheck, BugCheckArg, Num, Position, Range, VerifierFlag, VerifierFlags
 from ...numbers import parse_hex
 from ...sources import SourceMapper
+from ..tag_literals import LiteralLookup
 from .bugcheck import arg_markdown, bugcheck_markdown, case_near, case_of
 from .code import (
     address_markdown,
@@ -77,9 +78,10 @@ def hover(
     pos: Position,
     *,
     local_source: Callable[[str], tuple[Path | None, str]] | None = None,
+    literals: LiteralLookup | None = None,
 ) -> HoverResult | None:
     """The hover for ``pos`` in the log, or None when there is nothing to say."""
-    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source)
+    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source, literals)
     token = index.at(pos)
     if token is not None:
         md = token_markdown(ctx, token)

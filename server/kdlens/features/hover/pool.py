@@ -9,10 +9,6 @@ workspace, so results are kept in a small, short-lived cache.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Hashable
-
 from ... import knowledge
 from ...analysis.leaks import Leak
 from ...model import (
@@ -26,40 +22,25 @@ from ...model import (
     VerifierStat,
 )
 from ...sources import SourceMapper
-from ..navigation import Target, c_literal, find_tag_literals
+from ..tag_literals import LiteralAnswer, LiteralIndex, LiteralLookup, c_literal
 from .format import address, byte_size, code, esc, paragraphs, plural, workspace_path
 from .types import HoverContext
 
 #: How many literal places a hover lists.
 SHOWN_LITERALS = 5
-_CACHE_SIZE = 64
-#: Seconds a literal search stays valid (sources change while the log is open).
-_CACHE_SECONDS = 30.0
-_literal_cache: OrderedDict[Hashable, tuple[float, tuple[Target, ...]]] = OrderedDict()
+#: The walk used when the caller gives no index of its own (CLI, tests).
+_LITERALS = LiteralIndex()
 
 
-def tag_literals(mapper: SourceMapper, tag: str) -> tuple[Target, ...]:
-    """Up to ``SHOWN_LITERALS + 1`` places writing ``tag`` as a C literal (cached)."""
-    key = (
-        tuple(str(r) for r in mapper.roots),
-        tuple((a, str(b)) for a, b in mapper.source_map),
-        tag,
-    )
-    now = time.monotonic()
-    hit = _literal_cache.get(key)
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
-        _literal_cache.move_to_end(key)
-        return hit[1]
-    found = tuple(find_tag_literals(mapper, tag, limit=SHOWN_LITERALS + 1))
-    _literal_cache[key] = (now, found)
-    _literal_cache.move_to_end(key)
-    while len(_literal_cache) > _CACHE_SIZE:
-        _literal_cache.popitem(last=False)
-    return found
+def tag_literals(
+    mapper: SourceMapper, tag: str, literals: LiteralLookup | None = None
+) -> LiteralAnswer:
+    """The places writing ``tag`` as a C literal, from ``literals`` or a walk made here."""
+    return (literals or _LITERALS.lookup_now)(mapper, tag)
 
 
 def clear_tag_cache() -> None:
-    _literal_cache.clear()
+    _LITERALS.invalidate()
 
 
 # --------------------------------------------------------------------------- tags
@@ -114,12 +95,14 @@ def tag_markdown(ctx: HoverContext, tag: str, owner: object) -> str:
             parts.append(f"Made by {code(info.allocator)}; freed by {code(info.release)}.")
     else:
         parts.append(f"**Pool tag {shown}**: the driver's own tag")
-        parts.extend(_literal_lines(ctx.mapper, tag))
+        parts.extend(_literal_lines(ctx.mapper, tag, ctx.literals))
     parts.append(block_context(owner))
     return paragraphs(parts)
 
 
-def _literal_lines(mapper: SourceMapper, tag: str) -> list[str | None]:
+def _literal_lines(
+    mapper: SourceMapper, tag: str, literals: LiteralLookup | None
+) -> list[str | None]:
     if len(tag) != 4:
         return [f"A pool tag has four characters; {code(tag)} has {len(tag)}."]
     literal = c_literal(tag)
@@ -130,9 +113,15 @@ def _literal_lines(mapper: SourceMapper, tag: str) -> list[str | None]:
     if not mapper.roots:
         out.append("No workspace folder is open, so kdlens cannot look for it in the sources.")
         return out
-    hits = tag_literals(mapper, tag)
+    answer = tag_literals(mapper, tag, literals)
+    hits = answer.targets
+    if not answer.ready:
+        out.append(f"{answer.note or 'The workspace sources are being read'}; hover again shortly.")
+        return out
     if not hits:
         out.append(f"No {code(literal)} in the workspace sources.")
+        if answer.note:
+            out.append(f"({answer.note}.)")
         return out
     items = [
         f"- {code(f'{workspace_path(mapper, t.path)}:{t.range.start.line + 1}')}"

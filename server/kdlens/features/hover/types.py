@@ -10,6 +10,7 @@ from ...analysis import Analysis
 from ...index import TokenIndex
 from ...model import Position, Range
 from ...sources import SourceMapper
+from ..tag_literals import LiteralLookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class HoverContext:
     #: Build path -> (local file or None, how or why not); the server passes its
     #: per-snapshot cache, otherwise the mapper is asked directly.
     local_source: Callable[[str], tuple[Path | None, str]] | None = None
+    #: Where pool tags are written in the sources; None walks the workspace when asked.
+    literals: LiteralLookup | None = None
 
     def locate(self, build_path: str) -> tuple[Path | None, str]:
         if self.local_source is not None:

@@ -24,6 +24,7 @@ def register(server: KdlensServer) -> None:
             snap.mapper,
             pos,
             local_source=snap.local_source,
+            literals=ls.literals.lookup,
         )
         if result is None:
             return None

@@ -59,3 +59,6 @@ def register(server: KdlensServer) -> None:
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def did_change_watched(ls: KdlensServer, params: lsp.DidChangeWatchedFilesParams) -> None:
         ls.mapper.invalidate()
+        ls.literals.invalidate()
+        for snap in ls.snapshots.values():
+            ls.refresh_literals(snap.mapper)

@@ -19,7 +19,7 @@ def register(server: KdlensServer) -> None:
             return None
         cols = ls.columns(snap)
         pos = cols.model_position(params.position)
-        res = definition(snap.analysis, snap.index, snap.mapper, pos)
+        res = definition(snap.analysis, snap.index, snap.mapper, pos, ls.literals.lookup)
         if not res.targets:
             return None
         out = []
