@@ -63,7 +63,9 @@ class KdlensServer(LanguageServer):
         self.mapper: SourceMapper = make_mapper(self.settings, [])
         self.symbol_files = SymbolFilesCache()
         self.symbols: SymbolSource | None = None
-        #: called on the event loop with each new snapshot, and with the uri of a closed log
+        #: called in the worker thread with each new snapshot (for work that reads files),
+        #: then on the event loop (to publish), and with the uri of a closed log
+        self.on_prepare: list[Callable[[Snapshot], None]] = []
         self.on_snapshot: list[Callable[[Snapshot], None]] = []
         self.on_forget: list[Callable[[str], None]] = []
         self.debounce = DEBOUNCE_SECONDS
@@ -116,6 +118,28 @@ class KdlensServer(LanguageServer):
 
         self.scanner.submit(self.literals.refresh, mapper).add_done_callback(done)
 
+    def prepare(self, snap: Snapshot) -> Snapshot:
+        """Run the ``on_prepare`` hooks (in the worker thread, after building ``snap``)."""
+        for hook in self.on_prepare:
+            try:
+                hook(snap)
+            except Exception as exc:
+                snap.faults.record(f"prepare {hook.__qualname__}", exc)
+        return snap
+
+    def build(self, doc: Document, uri: str, version: int | None) -> Snapshot:
+        """Analyse one version of a log and prepare what publishing needs (worker thread)."""
+        snap = build_snapshot(
+            doc,
+            self.settings,
+            self.mapper,
+            uri=uri,
+            version=version,
+            log_path=uri_to_path(uri),
+            symbols=self.symbols,
+        )
+        return self.prepare(snap)
+
     def report_faults(self, snap: Snapshot) -> None:
         """Write the snapshot's internal failures not written yet to the client's log."""
         for fault in snap.faults.unreported():
@@ -160,17 +184,7 @@ class KdlensServer(LanguageServer):
         loop = asyncio.get_running_loop()
         try:
             snap = await loop.run_in_executor(
-                self.executor,
-                functools.partial(
-                    build_snapshot,
-                    Document(text),
-                    self.settings,
-                    self.mapper,
-                    uri=uri,
-                    version=version,
-                    log_path=uri_to_path(uri),
-                    symbols=self.symbols,
-                ),
+                self.executor, functools.partial(self.build, Document(text), uri, version)
             )
         except Exception:
             self.log_error(f"kdlens could not analyse {uri}:\n{traceback.format_exc()}")

@@ -10,6 +10,7 @@ from lsprotocol import types as lsp
 
 from ...analysis import Diagnostic, Severity
 from ...analysis.findings import size_text
+from ...features.tag_literals import read_source
 from ...pipeline import Snapshot
 from ..server import KdlensServer
 
@@ -46,17 +47,24 @@ def log_diagnostics(ls: KdlensServer, snap: Snapshot) -> list[lsp.Diagnostic]:
     return [to_lsp(ls, snap, d) for d in snap.analysis.diagnostics]
 
 
+#: Source files larger than this are not read to place a diagnostic.
+_MAX_SOURCE_BYTES = 16 * 1024 * 1024
+
+
 def _line_extent(path: Path, line: int) -> tuple[int, int] | None:
-    """First non-blank column and length of 0-based ``line`` of a source file."""
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as fh:
-            for i, text in enumerate(fh):
-                if i == line:
-                    text = text.rstrip("\r\n")
-                    return len(text) - len(text.lstrip()), len(text)
-    except OSError:
+    """First non-blank column and length of 0-based ``line`` of a source file.
+
+    Read only when the path is a regular file of bounded size (never a FIFO or
+    a device), and only from the worker thread (``Publisher.prepare``).
+    """
+    text = read_source(path, _MAX_SOURCE_BYTES)
+    if text is None:
         return None
-    return None
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    row = lines[line]
+    return len(row) - len(row.lstrip()), len(row)
 
 
 def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.Diagnostic]]:
@@ -108,6 +116,13 @@ class Publisher:
         self.ls = ls
         #: log uri -> source file uri -> diagnostics published there for that log
         self.on_sources: dict[str, dict[str, list[lsp.Diagnostic]]] = {}
+        #: log uri -> (snapshot id, its source diagnostics), computed in the worker thread;
+        #: a newer version of the same log replaces an older one never published
+        self._prepared: dict[str, tuple[int, dict[str, list[lsp.Diagnostic]]]] = {}
+
+    def prepare(self, snap: Snapshot) -> None:
+        """Read the source lines the diagnostics point at (worker thread: it opens files)."""
+        self._prepared[snap.uri] = (id(snap), source_diagnostics(self.ls, snap))
 
     def publish(self, snap: Snapshot) -> None:
         ls = self.ls
@@ -119,14 +134,14 @@ class Publisher:
         ls.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=snap.uri, diagnostics=diags, version=snap.version)
         )
-        try:
-            per_file = source_diagnostics(ls, snap)
-        except Exception:
-            ls.log_error(f"source diagnostics failed for {snap.uri}:\n{traceback.format_exc()}")
-            per_file = {}
+        prepared = self._prepared.get(snap.uri)
+        per_file = prepared[1] if prepared is not None and prepared[0] == id(snap) else {}
+        if prepared is not None and prepared[0] == id(snap):
+            del self._prepared[snap.uri]
         self.update_sources(snap.uri, per_file)
 
     def forget(self, uri: str) -> None:
+        self._prepared.pop(uri, None)
         self.ls.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -150,5 +165,6 @@ class Publisher:
 
 def register(server: KdlensServer) -> None:
     publisher = Publisher(server)
+    server.on_prepare.append(publisher.prepare)
     server.on_snapshot.append(publisher.publish)
     server.on_forget.append(publisher.forget)
