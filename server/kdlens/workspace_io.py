@@ -364,14 +364,15 @@ def iter_source_files(
 ) -> Iterator[WorkspaceFile]:
     """Every regular file under ``roots`` whose name ends in one of ``suffixes``, read.
 
-    Symbolic links are never followed (a link inside a root that points
-    inside it reaches nothing the walk does not reach anyway), FIFOs,
-    sockets and devices are skipped without being opened, a folder reached
-    twice (overlapping roots, bind mounts) is walked once, and folders named
-    in ``SKIP_DIRS`` or starting with a dot are not entered. The walk stops
-    after ``max_files`` files, before ``max_bytes_total`` bytes, or once
-    ``time.monotonic()`` passes ``deadline``; ``stats`` (when given) says
-    which. Files are yielded in a stable order (roots in order, names sorted).
+        Symbolic links are never followed (a link inside a root that points
+        inside it reaches nothing the walk does not reach anyway), FIFOs,
+        sockets and devices are skipped without being opened, a folder reached
+        twice (overlapping roots, bind mounts) is walked once, and folders named
+        in ``SKIP_DIRS`` or starting with a dot are not entered. The walk stops
+        after ``max_files`` files, before ``max_bytes_total`` bytes, or once
+        ``time.monotonic()`` passes ``deadline``; ``stats`` (when given) says
+        which. Files are yielded in a stable order: roots in order, in each folder
+    its files by name, then its subfolders by name.
     """
     st = stats if stats is not None else WalkStats()
     wanted = tuple(s.lower() for s in suffixes)
