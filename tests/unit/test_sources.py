@@ -180,3 +180,11 @@ def test_read_file_reads_workspace_files_only(tmp_path: Path) -> None:
     with pytest.raises(Refused, match="outside the workspace"):
         m.read_file(tmp_path / "outside" / "b.c")
     assert [f.path.name for f in m.iter_files()] == ["a.c"]
+
+
+def test_source_map_cannot_climb_out_of_its_destination(tmp_path: Path) -> None:
+    tree(tmp_path, "checkout/src/a.c", "secret.c")
+    m = SourceMapper.create([], source_map=[(r"d:\build", str(tmp_path / "checkout"))])
+    assert m.map(r"d:\build\src\a.c") is not None
+    mapped, _why = m.explain(r"d:\build\..\secret.c")
+    assert mapped is None
