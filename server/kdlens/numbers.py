@@ -19,24 +19,62 @@ _DEC_RE = re.compile(r"^0n(\d+)$")
 
 _X86_SIGN_EXTENSION = 0xFFFFFFFF00000000
 
+#: The longest run of decimal digits read as a number. A 64-bit value has at
+#: most 20 digits, so anything much longer is not a count, size or line number
+#: the debugger printed: it stays text. The bound also keeps every conversion
+#: far from Python's own limit (4,300 digits, where ``int()`` raises) and from
+#: the quadratic cost of converting long decimal runs.
+MAX_DECIMAL_DIGITS = 32
+
+#: The most hex digits a value may have (a 64-bit address; the backtick and a
+#: ``0x`` prefix are not counted).
+MAX_HEX_DIGITS = 16
+
+
+def dec_int(text: str) -> int | None:
+    """The value of a run of decimal digits, or None when it is not one or is absurdly long.
+
+    Every decimal number read from log text goes through here (directly or
+    through ``parse_hex``'s ``0n`` form), so that a 5,000-digit "line number"
+    leaves its token as plain text instead of making a parser raise.
+    """
+    if not text or len(text) > MAX_DECIMAL_DIGITS or not text.isdecimal():
+        return None
+    return int(text)
+
+
+def hex_int(text: str) -> int | None:
+    """The value of hex digits (``0x`` prefix and backticks allowed), else None.
+
+    Stricter than ``int(text, 16)``: no sign, blank or underscore, and at most
+    ``MAX_HEX_DIGITS`` digits, so an absurd run of digits is text, not a value
+    no address could have.
+    """
+    t = text[2:] if text[:2] in ("0x", "0X") else text
+    if "`" in t:
+        t = t.replace("`", "")
+    # ASCII letters and digits only, and no second "0x" (which int() would accept)
+    if (
+        not 0 < len(t) <= MAX_HEX_DIGITS
+        or not (t.isascii() and t.isalnum())
+        or t[1:2] in ("x", "X")
+    ):
+        return None
+    try:
+        return int(t, 16)
+    except ValueError:  # letters beyond f
+        return None
+
 
 def parse_hex(text: str) -> int | None:
-    """The value of a hex spelling (``0x`` optional, backtick allowed), else None."""
+    """The value of a hex spelling (``0x`` optional, backtick allowed, ``0n`` decimal), else None."""
     t = text.strip()
     if not t:
         return None
     m = _DEC_RE.match(t)
     if m:
-        return int(m.group(1))
-    if t[:2] in ("0x", "0X"):
-        t = t[2:]
-    t = t.replace("`", "")
-    if not t or len(t) > 16:
-        return None
-    try:
-        return int(t, 16)
-    except ValueError:
-        return None
+        return dec_int(m.group(1))
+    return hex_int(t)
 
 
 def canonical_address(value: int) -> int:
@@ -87,20 +125,26 @@ def split_symbol(text: str, bare_offset: bool = False) -> tuple[str | None, str 
     if bang < 0:
         m = _MODULE_PLUS.match(s)
         if m:
-            return m.group(1), None, int(m.group(2), 16)
+            plus = hex_int(m.group(2))
+            if plus is not None:
+                return m.group(1), None, plus
         return (s, None, None) if _MODULE_ONLY.match(s) else (None, s, None)
     module = s[:bang] or None
     rest = s[bang + 1 :]
     offset: int | None = None
+    # An offset too long to be one stays part of the function text.
     m = _OFFSET_0X.search(rest)
     if m:
-        offset = int(m.group(2), 16) * (-1 if m.group(1) == "-" else 1)
-        rest = rest[: m.start()]
+        value = hex_int(m.group(2))
+        if value is not None:
+            offset = -value if m.group(1) == "-" else value
+            rest = rest[: m.start()]
     elif bare_offset:
         mb = _OFFSET_BARE.search(rest)
         if mb:
-            offset = int(mb.group(1), 16)
-            rest = rest[: mb.start()]
+            offset = hex_int(mb.group(1))
+            if offset is not None:
+                rest = rest[: mb.start()]
     function = rest.strip() or None
     return module, function, offset
 

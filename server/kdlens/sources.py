@@ -9,16 +9,31 @@ the longest path-suffix match among the workspace's files.
 
 Security: a log is untrusted. Nothing here opens a path the log names; only
 files under the workspace roots or under folders the user configured are ever
-returned, and UNC paths (``\\\\host\\share``) are refused unless the user
-trusts that host.
+returned, and network paths (``\\\\host\\share`` in any spelling, see
+``kdlens.winpath``) are refused unless the user trusts that host. Every
+candidate is judged by ``kdlens.workspace_io.PathPolicy`` before it is
+touched: a symbolic link out of the workspace is refused without its target
+ever being looked at.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import winpath
+from .workspace_io import (
+    DEFAULT_MAX_SOURCE_BYTES,
+    PathPolicy,
+    Refused,
+    WalkStats,
+    WorkspaceFile,
+    iter_source_files,
+    read_regular_file,
+)
 
 #: Extensions worth indexing for suffix matching (debug info names these).
 SOURCE_EXTENSIONS = frozenset(
@@ -76,12 +91,8 @@ def split_build_path(path: str) -> list[str]:
 
 
 def unc_host(path: str) -> str | None:
-    """The host of a ``\\\\host\\share`` (or ``//host/share``) path, else None."""
-    p = path.replace("/", "\\")
-    if p.startswith("\\\\") and not p.startswith("\\\\?\\") and not p.startswith("\\\\.\\"):
-        host = p[2:].split("\\", 1)[0]
-        return host.lower() or None
-    return None
+    """The host of a network path in any spelling (``\\\\?\\UNC\\host\\share`` too), else None."""
+    return winpath.unc_host(path) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,7 @@ class SourceMapper:
     srcpath: list[str] = field(default_factory=list)
     trusted_unc_hosts: frozenset[str] = frozenset()
     files: FileIndex = field(default_factory=FileIndex)
+    _policy: PathPolicy | None = field(default=None, repr=False, compare=False)
 
     def with_srcpath(self, srcpath: Iterable[str]) -> SourceMapper:
         """The same mapper (sharing its file index) with the source path of another log."""
@@ -134,25 +146,57 @@ class SourceMapper:
 
     # -- policy
 
+    @property
+    def policy(self) -> PathPolicy:
+        """The folders files may come from: workspace roots and ``sourceMap`` destinations.
+
+        A destination that is a device or an untrusted network path is left
+        out (``policy.dropped`` says why).
+        """
+        if self._policy is None:
+            self._policy = PathPolicy(
+                [*self.roots, *(dst for _, dst in self.source_map)], self.trusted_unc_hosts
+            )
+        return self._policy
+
     def allowed(self, path: Path) -> bool:
-        """True when ``path`` lies inside a workspace root or a configured folder."""
-        try:
-            real = path.resolve()
-        except (OSError, RuntimeError):
-            return False
-        for base in [*self.roots, *(dst for _, dst in self.source_map)]:
-            try:
-                if real.is_relative_to(base.resolve()):
-                    return True
-            except (OSError, RuntimeError):
-                continue
-        return False
+        """True when ``path`` lies inside a workspace root or a configured folder.
+
+        Judged without touching anything outside them: a symbolic link
+        leading elsewhere makes the answer False without its target being
+        looked at.
+        """
+        return self.policy.allows(path)
+
+    def read_file(self, path: Path, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> bytes:
+        """The bytes of a workspace file, judged and read safely; raises ``OSError``.
+
+        ``kdlens.workspace_io.Refused`` (an ``OSError`` with a ``reason``)
+        when the path leads outside the allowed folders, is not a regular
+        file (a FIFO would block forever) or is bigger than ``max_bytes``.
+        """
+        return read_regular_file(self.policy.resolve(path).path, max_bytes)
+
+    def iter_files(
+        self,
+        max_files: int = 5_000,
+        max_bytes_total: int = 256 * 1024 * 1024,
+        seconds: float | None = 2.0,
+        stats: WalkStats | None = None,
+    ) -> Iterator[WorkspaceFile]:
+        """The workspace's source files with their bytes (see ``iter_source_files``)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        return iter_source_files(
+            self.roots,
+            SOURCE_EXTENSIONS,
+            max_files=max_files,
+            max_bytes_total=max_bytes_total,
+            deadline=deadline,
+            stats=stats,
+        )
 
     def _refused(self, build_path: str) -> str | None:
-        host = unc_host(build_path)
-        if host is not None and host not in self.trusted_unc_hosts:
-            return f"network path on host '{host}' is not trusted (kdlens.trustedUncHosts)"
-        return None
+        return winpath.refusal(build_path, self.trusted_unc_hosts)
 
     # -- mapping
 
@@ -166,12 +210,17 @@ class SourceMapper:
             return None, "the log names no file"
         refused = self._refused(build_path)
         norm = build_path.replace("\\", "/").lower()
+        dst_refused: str | None = None
         for prefix, dst in self.source_map:
             p = prefix.replace("\\", "/").lower().rstrip("/")
             if norm == p or norm.startswith(p + "/"):
+                why = self.policy.judge_text(str(dst))
+                if why is not None:
+                    dst_refused = dst_refused or f"sourceMap '{prefix}' is not used: {why}"
+                    continue
                 rest = build_path.replace("\\", "/")[len(p) :].lstrip("/")
                 cand = dst / rest if rest else dst
-                if self._is_file(cand):
+                if self._file_refusal(cand) is None:
                     return Mapped(cand, "sourceMap"), f"mapped by sourceMap '{prefix}'"
         if refused and not self.source_map:
             return None, refused
@@ -189,40 +238,69 @@ class SourceMapper:
             return suffix, note
         if refused:
             return None, refused
+        if dst_refused:
+            return None, f"{note}; {dst_refused}"
         return None, note
 
-    def _is_file(self, p: Path) -> bool:
+    def _file_refusal(self, p: Path) -> str | None:
+        """None when ``p`` is a regular file inside the allowed folders, else why not.
+
+        The path is judged before anything is touched (``PathPolicy.resolve``).
+        """
         try:
-            return p.is_file() and self.allowed(p)
-        except OSError:
-            return False
+            resolved = self.policy.resolve(p)
+        except Refused as exc:
+            return exc.reason
+        except (OSError, RuntimeError, ValueError):
+            return "it does not exist"
+        if not resolved.is_file:
+            return "it is not a regular file"
+        return None
 
     def _case_insensitive(self, root: Path, rel: Sequence[str]) -> Path | None:
         cur = root
         for comp in rel:
             try:
-                names = {n.lower(): n for n in os.listdir(cur)}
-            except OSError:
+                folder = self.policy.resolve(cur)
+                if not folder.is_dir:
+                    return None
+                names = {n.lower(): n for n in os.listdir(folder.path)}
+            except (OSError, RuntimeError, ValueError):
                 return None
             real = names.get(comp)
             if real is None:
                 return None
             cur = cur / real
-        return cur if rel and self._is_file(cur) else None
+        return cur if rel and self._file_refusal(cur) is None else None
 
     # -- suffix matching
 
     def _build_index(self) -> dict[str, list[tuple[str, ...]]]:
+        """Source files by name. Links are listed by name but never followed or stat-ed:
+        a candidate is judged when it is picked."""
         index: dict[str, list[tuple[str, ...]]] = {}
         self.files.root_of.clear()
         count = 0
         for root in self.roots:
-            base = str(root)
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-                rel_dir = os.path.relpath(dirpath, base)
-                rel_parts = () if rel_dir == "." else tuple(Path(rel_dir).parts)
-                for name in filenames:
+            stack: list[tuple[Path, tuple[str, ...]]] = [(root, ())]
+            while stack:
+                folder, rel_parts = stack.pop()
+                try:
+                    with os.scandir(folder) as it:
+                        entries = sorted(it, key=lambda e: e.name)
+                except OSError:
+                    continue
+                subdirs: list[tuple[Path, tuple[str, ...]]] = []
+                for entry in entries:
+                    name = entry.name
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if is_dir:
+                        if name not in _SKIP_DIRS:
+                            subdirs.append((Path(entry.path), (*rel_parts, name)))
+                        continue
                     if os.path.splitext(name)[1].lower() not in SOURCE_EXTENSIONS:
                         continue
                     key = (*rel_parts, name)
@@ -232,6 +310,7 @@ class SourceMapper:
                     if count >= MAX_INDEXED_FILES:
                         self.files.truncated = True
                         return index
+                stack.extend(reversed(subdirs))
         return index
 
     def invalidate(self) -> None:
@@ -260,8 +339,9 @@ class SourceMapper:
         score, cand = best[0]
         ties = [c for s, c in best if s == score]
         path = self.files.root_of[cand].joinpath(*cand)
-        if not self._is_file(path):
-            return None, f"'{path.name}' is outside the workspace"
+        why = self._file_refusal(path)
+        if why is not None:
+            return None, f"'{path.name}' is not used: {why}"
         note = f"matched {score} trailing path component{'s' if score != 1 else ''}"
         if len(ties) > 1:
             note += f"; {len(ties) - 1} other file(s) match as well"

@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from fs_probe import make_fifo, record_touches, symlink, within
 
 from kdlens.sources import SourceMapper, split_build_path, unc_host
+from kdlens.workspace_io import Refused
 
 
 def tree(root: Path, *files: str) -> None:
@@ -92,3 +94,97 @@ def test_files_reached_through_a_link_out_of_the_workspace_are_refused(tmp_path:
     mapped, why = SourceMapper.create([ws]).explain(r"c:\src\secret.c")
     assert mapped is None
     assert "outside the workspace" in why
+
+
+# --------------------------------------------------------------------------- every spelling of a share
+
+SHARE_SPELLINGS = [
+    r"\\buildbox\share\src\missing.c",
+    "//buildbox/share/src/missing.c",
+    r"\\?\UNC\buildbox\share\src\missing.c",
+    r"\\?\unc\buildbox\share\src\missing.c",
+    r"\\.\UNC\buildbox\share\src\missing.c",
+    r"\??\UNC\buildbox\share\src\missing.c",
+    "//?/UNC/buildbox/share/src/missing.c",
+    "//./Unc/BuildBox/share/src/missing.c",
+]
+
+
+@pytest.mark.parametrize("build_path", SHARE_SPELLINGS)
+def test_every_share_spelling_of_a_build_path_is_refused(build_path: str) -> None:
+    assert unc_host(build_path) == "buildbox"
+    mapped, why = SourceMapper.create([]).explain(build_path)
+    assert mapped is None
+    assert "buildbox" in why and "not trusted" in why
+    trusted = SourceMapper.create([], trusted_unc_hosts=["BuildBox"])
+    assert "not trusted" not in trusted.explain(build_path)[1]
+
+
+@pytest.mark.parametrize("build_path", [r"\\.\PhysicalDrive0", r"\\?\GLOBALROOT\x.c", "//./pipe/x"])
+def test_device_build_paths_are_refused(build_path: str) -> None:
+    mapped, why = SourceMapper.create([], trusted_unc_hosts=["."]).explain(build_path)
+    assert mapped is None and "device" in why
+
+
+@pytest.mark.parametrize(
+    "dst", [r"\\buildbox\share\src", r"\\?\UNC\buildbox\share\src", "//?/unc/buildbox/share/src"]
+)
+def test_source_map_to_an_untrusted_share_is_not_used(tmp_path: Path, dst: str) -> None:
+    m = SourceMapper.create([tmp_path], source_map=[(r"d:\build", dst)])
+    assert len(m.policy.dropped) == 1 and "buildbox" in m.policy.dropped[0]
+    mapped, why = m.explain(r"d:\build\a.c")
+    assert mapped is None
+    assert "sourceMap 'd:\\build' is not used" in why and "buildbox" in why
+
+
+# --------------------------------------------------------------------------- judged before touched
+
+
+def test_link_out_of_the_workspace_is_refused_without_touching_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    tree(outside, "secret.c", "deep/dir/handleioctl.c")
+    ws = tmp_path / "ws"
+    tree(ws, "other.c")
+    symlink(outside / "secret.c", ws / "secret.c")
+    symlink(outside / "deep", ws / "deep")  # a folder link: srcpath and suffix lookups
+    m = SourceMapper.create([ws], srcpath=[r"d:\coding"])
+    touched = record_touches(monkeypatch)
+    assert m.explain(r"c:\src\secret.c")[0] is None
+    assert m.explain(r"d:\coding\deep\dir\handleioctl.c")[0] is None
+    assert not m.allowed(ws / "secret.c")
+    assert touched.under(outside) == []
+
+
+def test_fifo_named_like_a_source_is_not_mapped_nor_read(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    make_fifo(ws / "src" / "a.c")
+    m = SourceMapper.create([ws])
+    mapped, why = within(20.0, lambda: m.explain(r"d:\x\src\a.c"))
+    assert mapped is None and "not a regular file" in why
+    with pytest.raises(Refused) as info:
+        within(20.0, lambda: m.read_file(ws / "src" / "a.c"))
+    assert "FIFO" in info.value.reason
+
+
+def test_read_file_reads_workspace_files_only(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    tree(ws, "src/a.c")
+    tree(tmp_path, "outside/b.c")
+    symlink(tmp_path / "outside" / "b.c", ws / "src" / "b.c")
+    m = SourceMapper.create([ws])
+    assert m.read_file(ws / "src" / "a.c") == b"int x;\n"
+    with pytest.raises(Refused, match="outside the workspace"):
+        m.read_file(ws / "src" / "b.c")
+    with pytest.raises(Refused, match="outside the workspace"):
+        m.read_file(tmp_path / "outside" / "b.c")
+    assert [f.path.name for f in m.iter_files()] == ["a.c"]
+
+
+def test_source_map_cannot_climb_out_of_its_destination(tmp_path: Path) -> None:
+    tree(tmp_path, "checkout/src/a.c", "secret.c")
+    m = SourceMapper.create([], source_map=[(r"d:\build", str(tmp_path / "checkout"))])
+    assert m.map(r"d:\build\src\a.c") is not None
+    mapped, _why = m.explain(r"d:\build\..\secret.c")
+    assert mapped is None

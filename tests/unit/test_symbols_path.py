@@ -62,3 +62,41 @@ def test_unc_folders_need_a_trusted_host(element: str) -> None:
     trusted = parse_symbol_path([element], trusted_unc_hosts=["BuildSrv"])
     assert trusted.refused == ()
     assert len(trusted.folders) == 1
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        r"\\?\UNC\buildsrv\symbols",
+        r"\\?\unc\BuildSrv\symbols",
+        r"\\.\UNC\buildsrv\symbols",
+        r"\??\UNC\buildsrv\symbols",
+        "//?/UNC/buildsrv/symbols",
+        "//buildsrv/symbols",
+        r"\/buildsrv\symbols",
+    ],
+)
+@pytest.mark.parametrize("form", ["{}", "srv*{}*https://x/", "cache*{}", "symsrv*symsrv.dll*{}"])
+def test_every_share_spelling_needs_a_trusted_host(folder: str, form: str) -> None:
+    element = form.format(folder)
+    refused = parse_symbol_path([element])
+    assert refused.folders == ()
+    assert len(refused.refused) == 1
+    assert "buildsrv" in refused.refused[0] and "trustedUncHosts" in refused.refused[0]
+    trusted = parse_symbol_path([element], trusted_unc_hosts=["BUILDSRV"])
+    assert trusted.refused == () and len(trusted.folders) == 1
+
+
+@pytest.mark.parametrize(
+    "folder", [r"\\.\PhysicalDrive0", r"\\?\GLOBALROOT\Device\Mup\buildsrv\sym", "//./pipe/sym"]
+)
+def test_device_folders_are_never_searched(folder: str) -> None:
+    sp = parse_symbol_path([folder, f"srv*{folder}*https://x/"], trusted_unc_hosts=["buildsrv"])
+    assert sp.folders == ()
+    assert len(sp.refused) == 2 and all("device" in r for r in sp.refused)
+
+
+def test_a_local_folder_in_the_long_path_form_is_searched_as_written_plainly() -> None:
+    sp = parse_symbol_path([r"srv*\\?\C:\symbols*https://x/"])
+    assert sp.refused == ()
+    assert sp.folders == (Path(r"C:\symbols"),)

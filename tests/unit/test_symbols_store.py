@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fs_probe import make_fifo, record_touches, symlink, within
 
 from fixtures.symbols.symtest import flat, key_of, store
 from kdlens.symbols.store import SymbolStore, file_name
@@ -77,3 +78,47 @@ def test_store_folders_in_path_order_then_flat_files(tmp_path: Path) -> None:
 )
 def test_only_the_file_name_of_a_printed_path_is_used(printed: str, name: str | None) -> None:
     assert file_name(printed) == name
+
+
+# --------------------------------------------------------------------------- judged before touched
+
+
+def test_a_pdb_linked_from_outside_the_symbol_path_is_not_found_nor_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = flat(tmp_path / "elsewhere", "x64-O2")
+    out = tmp_path / "out"
+    symlink(elsewhere / "mydriver.pdb", out / "mydriver.pdb")
+    symlink(elsewhere, out / "mydriver.sys")  # a folder link where a store folder would be
+    s = SymbolStore([out])
+    touched = record_touches(monkeypatch)
+    assert s.find("mydriver.pdb", key_of("x64-O2")) == []
+    assert s.find("mydriver.sys") == []
+    assert touched.under(tmp_path / "elsewhere") == []
+
+
+def test_links_inside_the_symbol_path_are_found_at_their_real_place(tmp_path: Path) -> None:
+    real = flat(tmp_path / "real", "x64-O2")
+    link = tmp_path / "linked"
+    symlink(real, link)  # the configured folder itself is a link: allowed
+    symlink(real / "mydriver.pdb", real / "alias.pdb")
+    s = SymbolStore([link])
+    (found,) = s.find("alias.pdb")
+    assert found.path == (real / "mydriver.pdb").resolve()
+    (plain,) = s.find("mydriver.pdb")
+    assert plain.path == (real / "mydriver.pdb").resolve()
+
+
+def test_a_fifo_in_a_store_is_not_a_pdb(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make_fifo(out / "mydriver.pdb")
+    make_fifo(out / "mydriver.pdb.d" / "x")
+    s = SymbolStore([out])
+    assert within(20.0, lambda: s.find("mydriver.pdb")) == []
+
+
+def test_network_folders_need_a_trusted_host_even_in_the_store() -> None:
+    s = SymbolStore([Path("//?/UNC/buildsrv/sym")], trusted_unc_hosts=[])
+    assert s.policy.bases == [] and "buildsrv" in s.policy.dropped[0]
+    # by default the store trusts the network folders it was given (parse_symbol_path judged them)
+    assert len(SymbolStore([Path(r"\\buildsrv\sym")]).policy.bases) == 1

@@ -54,7 +54,7 @@ from ..model import (
     StackKind,
     SymbolRef,
 )
-from ..numbers import HEX_TOKEN, parse_hex
+from ..numbers import HEX_TOKEN, hex_int, parse_hex
 from .core import REGISTRY, BlockFn, Cursor, block
 from .stacks import read_frames
 
@@ -202,8 +202,11 @@ def _symbol(cur: Cursor, i: int, text: str, start: int) -> SymbolRef | None:
         m = _MODULE_BARE.match(body)
         if m is None:
             return None  # a bucket word such as memory_corruption, or a bare address
+        offset = hex_int(m.group("off"))
+        if offset is None:
+            return None  # an offset too long to be one: the field stays text
         rng = cur.rng(i, s, s + len(body))
-        return SymbolRef(body, rng, m.group("mod"), None, int(m.group("off"), 16))
+        return SymbolRef(body, rng, m.group("mod"), None, offset)
     return cur.sym_at(i, body, s, bare_offset=True)
 
 
@@ -773,7 +776,7 @@ def fatal_error(cur: Cursor) -> int | None:
             probably = ma.group("d")
             probably_range = cur.group_range(i, ma, "d")
         elif ms is not None and not explained and args and args[0].index == 1:
-            if args[0].value.value != int(ms.group("sub"), 16):
+            if args[0].value.value != hex_int(ms.group("sub")):
                 break
             explained = True
             args[0] = replace(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from re import Match, Pattern
 
 from ..model import Command, Num, Position, Range, Session, SourceRef, SymbolRef
-from ..numbers import parse_hex, split_symbol
+from ..numbers import dec_int, parse_hex, split_symbol
 from ..text import Document
 
 
@@ -93,10 +93,16 @@ class Cursor:
         s = start + lead
         return SymbolRef(stripped, self.rng(i, s, s + len(stripped)), module, function, offset)
 
-    def source(self, i: int, m: Match[str], path: str = "path", line: str = "line") -> SourceRef:
+    def source(
+        self, i: int, m: Match[str], path: str = "path", line: str = "line"
+    ) -> SourceRef | None:
+        """The ``SourceRef`` of a match; None when its line number is absurd (it stays text)."""
+        number = dec_int(m.group(line))
+        if number is None:
+            return None
         return SourceRef(
             path=m.group(path).strip(),
-            line=int(m.group(line)),
+            line=number,
             range=self.rng(i, m.start(), m.end()),
             path_range=self.rng(i, m.start(path), m.end(path)),
             line_range=self.rng(i, m.start(line), m.end(line)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..model import LnResult, LnSymbol, Num, Range, SourceRef, SymbolRef
-from ..numbers import parse_hex
+from ..numbers import dec_int, parse_hex
 from .core import Cursor, block, command
 
 _RESULT_TRIGGER = r"^[ \t]*\([0-9a-fA-F`]+\)[ \t]+\S"
@@ -36,17 +36,28 @@ def _trimmed(cur: Cursor, i: int) -> tuple[int, int]:
     return len(line) - len(line.lstrip()), len(line.rstrip())
 
 
-def _source(cur: Cursor, i: int) -> SourceRef | None:
+def _source_match(cur: Cursor, i: int) -> re.Match[str] | None:
+    """The ``file.c(50)+0x15`` shape on line ``i``, whatever its numbers say."""
     line = cur.text(i)
     if "(" not in line:
         return None
     m = _SOURCE.match(line)
     if not m or not _PATHISH.search(m.group("path")) or m.group("path").startswith("("):
         return None
+    return m
+
+
+def _source(cur: Cursor, i: int) -> SourceRef | None:
+    m = _source_match(cur, i)
+    if m is None:
+        return None
+    number = dec_int(m.group("line"))
+    if number is None:  # an absurd line number: the line stays plain text
+        return None
     off = m.group("off")
     return SourceRef(
         path=m.group("path"),
-        line=int(m.group("line")),
+        line=number,
         range=cur.rng(i, m.start("path"), m.end("off") if off else m.end("line") + 1),
         path_range=cur.group_range(i, m, "path"),
         line_range=cur.group_range(i, m, "line"),
@@ -163,6 +174,9 @@ class _Reader:
                 pending = src
                 pending_line = i
                 i += 1
+                continue
+            if src is None and pending is None and _source_match(cur, i) is not None:
+                i += 1  # a source line with an absurd number: text, the result may follow
                 continue
             break
         return consumed

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ..model import ModuleInfo, Num, Range
-from ..numbers import parse_hex
+from ..numbers import hex_int, parse_hex
 from .core import Cursor, block
 
 _A = r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?"
@@ -102,10 +102,12 @@ def _verbose(cur: Cursor, mod: ModuleInfo, i: int) -> None:
         if stamp:
             mod.timestamp = int(stamp.group("v"), 16)
         mod.properties[key] = value
-    elif key == "CheckSum" and _HEX.fullmatch(value):
-        mod.checksum = int(value, 16)
-    elif key == "ImageSize" and _HEX.fullmatch(value):
-        mod.image_size = int(value, 16)
+    elif key in ("CheckSum", "ImageSize") and _HEX.fullmatch(value):
+        # (None for a value too long to be one)
+        if key == "CheckSum":
+            mod.checksum = hex_int(value)
+        else:
+            mod.image_size = hex_int(value)
     elif value:
         mod.properties[key] = value
 
@@ -233,7 +235,7 @@ def lmi(cur: Cursor) -> int | None:
                     mod.pdb_guid = g.group("guid").replace("{", "").replace("}", "").upper()
                 a = _AGE.search(text)
                 if a:
-                    mod.pdb_age = int(a.group("age"), 16)
+                    mod.pdb_age = hex_int(a.group("age"))
                     mod.symbol_file = a.group("pdb").rstrip()
         else:
             break

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Literal
 
 from ..model import PoolBlock, PoolUsage
+from ..numbers import dec_int
 from .core import Cursor, block
 
 # --------------------------------------------------------------------------- !pool / !poolfind
@@ -215,7 +217,15 @@ _ELISION = re.compile(r"^[ \t]*(?:$|\.{3,}[ \t]*$|…[ \t]*$)")
 _HEADER_REACH = 6
 
 
-def _usage_row(cur: Cursor, i: int, tag_col: int, ends: list[int]) -> PoolUsage | None:
+#: What ``_usage_row`` returns for a row whose numbers are too long to be
+#: counts: the line belongs to the table but is kept as plain text.
+_TEXT_ROW: Literal["text"] = "text"
+
+
+def _usage_row(
+    cur: Cursor, i: int, tag_col: int, ends: list[int]
+) -> PoolUsage | Literal["text"] | None:
+    """The row on line ``i``; ``_TEXT_ROW`` for a row holding an absurd number; None for no row."""
     text = cur.text(i)
     if len(text) <= tag_col or text[:tag_col].strip():
         return None
@@ -226,7 +236,7 @@ def _usage_row(cur: Cursor, i: int, tag_col: int, ends: list[int]) -> PoolUsage 
     cut = ends[3]
     fm = _FOUR.fullmatch(text, base, cut) if cut <= len(text) else None
     if fm and all(fm.end(k + 1) == ends[k] for k in range(4)):
-        numbers = [int(fm.group(k)) for k in range(1, 5)]
+        numbers = [dec_int(fm.group(k)) for k in range(1, 5)]
         desc_start = cut
     else:
         # The row is off its columns (a shifted row, an overflowing number):
@@ -237,18 +247,21 @@ def _usage_row(cur: Cursor, i: int, tag_col: int, ends: list[int]) -> PoolUsage 
         shift = lm.end(3) - ends[2]
         want = ends[3] + shift
         last_end = want if lm.start(4) < want < lm.end(4) else lm.end(4)
-        numbers = [int(lm.group(k)) for k in range(1, 4)]
-        numbers.append(int(text[lm.start(4) : last_end]))
+        numbers = [dec_int(lm.group(k)) for k in range(1, 4)]
+        numbers.append(dec_int(text[lm.start(4) : last_end]))
         desc_start = last_end
+    np_allocs, np_bytes, p_allocs, p_bytes = numbers
+    if np_allocs is None or np_bytes is None or p_allocs is None or p_bytes is None:
+        return _TEXT_ROW
     desc = text[desc_start:].strip() or None
     return PoolUsage(
         range=cur.rng(i, tag_col, max(len(text.rstrip()), tag_col + 4)),
         tag=tag,
         tag_range=cur.rng(i, tag_col, tag_col + 4),
-        nonpaged_allocs=numbers[0],
-        nonpaged_bytes=numbers[1],
-        paged_allocs=numbers[2],
-        paged_bytes=numbers[3],
+        nonpaged_allocs=np_allocs,
+        nonpaged_bytes=np_bytes,
+        paged_allocs=p_allocs,
+        paged_bytes=p_bytes,
         description=desc,
     )
 
@@ -287,14 +300,17 @@ def poolused(cur: Cursor) -> int | None:
             j = i + 1
             while j < end and _ELISION.match(cur.text(j)):
                 j += 1
-            if j < end and (_TOTAL.match(cur.text(j)) or _usage_row(cur, j, tag_col, ends)):
+            if j < end and (
+                _TOTAL.match(cur.text(j)) or _usage_row(cur, j, tag_col, ends) is not None
+            ):
                 i = j
                 continue
             break
         row = _usage_row(cur, i, tag_col, ends)
         if row is None:
             break
-        rows.append(row)
+        if isinstance(row, PoolUsage):
+            rows.append(row)
         i += 1
     cur.session.pool_usage.extend(rows)
     return i

@@ -33,7 +33,7 @@ from ..model import (
     StackKind,
     SymbolRef,
 )
-from ..numbers import parse_hex
+from ..numbers import hex_int, parse_hex
 from .core import Cursor, block, split_cached
 
 # A frame row: ``81b250cd nt!IovAllocateMdl+0x3d`` (any indentation; ``# `` is a docs artifact).
@@ -112,10 +112,8 @@ class FrameReader:
         text = m.group(group)
         if text is None:
             return None
-        digits = text.replace("`", "") if "`" in text else text
-        try:
-            value = int(digits, 16)  # int() accepts the 0x prefix with base 16
-        except ValueError:
+        value = hex_int(text)
+        if value is None:
             return None
         start = m.start(group)
         return Num(value, text, self.rng(i, start, start + len(text)))
@@ -424,6 +422,8 @@ def pool_log(cur: Cursor) -> int | None:
             last = i - 1
         nf = i
         h = match_header(line) if line else None
+        if h is not None and not _header_values(h):
+            h = None  # an absurd address or size: the line is not a record header
         p = None if h is not None or not line else _PARSING.match(line)
         if h is not None or p is not None or not line or _SEPARATOR.match(line):
             if head is not None:
@@ -461,6 +461,14 @@ def pool_log(cur: Cursor) -> int | None:
             _record(reader, head_line, head, count, first, first_col, last, op, index, searched)
         )
     return stop if stop > cur.line else None
+
+
+def _header_values(head: Match[str]) -> bool:
+    """True when a header's address and size are numbers (not absurdly long digit runs)."""
+    a, s = head.group(1), head.group(2)
+    if len(a) <= 16 and len(s) <= 16:
+        return True  # the pattern admits hex digits, backticks and 0x: at most 16 digits
+    return hex_int(a) is not None and hex_int(s) is not None
 
 
 def _record(
@@ -641,17 +649,14 @@ def _lazy_record(
 ) -> PoolLogRecord | None:
     """A ``LazyRecord`` for a record with frame rows, in a document without colour codes.
 
-    None for a header value ``int()`` refuses (``0x`````): ``_whole_record``
-    then decides, as it always did.
+    None for a header value ``hex_int`` refuses: ``_whole_record`` then
+    decides, as it always did.
     """
     text = head.group(0)
     a0, a1 = head.span(1)
     atext = text[a0:a1]
-    stext = head.group(2)
-    try:
-        value = int(atext.replace("`", "") if "`" in atext else atext, 16)
-        int(stext.replace("`", "") if "`" in stext else stext, 16)  # must be a number too
-    except ValueError:
+    value = hex_int(atext)
+    if value is None or hex_int(head.group(2)) is None:  # the size must be a number too
         return None
     lead = 0 if text[0] == "P" else len(text) - len(text.lstrip())
     header_start = Position(line, lead)

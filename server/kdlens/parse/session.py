@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..model import Command, Prompt, PromptKind, Range
+from ..numbers import dec_int
 from ..text import Document, LineIndex
 
 _ONE = r"(?:\d+:[ \t]?l?kd>|l?kd>|\d+:\d{3,}(?::[A-Za-z0-9_]+)?>)"
@@ -43,19 +44,26 @@ def find_commands(doc: Document, text: str, index: LineIndex) -> list[Command]:
         if last.group("kd"):
             kind = PromptKind.LOCAL_KERNEL if last.group("kd") == "lkd" else PromptKind.KERNEL
             cpu = last.group("cpu")
+            processor = dec_int(cpu) if cpu else None
+            if cpu and processor is None:
+                continue  # an absurd processor number: not a prompt, the line is text
             prompt = Prompt(
                 text=last.group(0),
                 kind=kind,
                 range=Range.on_line(line, doc.col(line, p_start), doc.col_end(line, p_end)),
-                processor=int(cpu) if cpu else None,
+                processor=processor,
             )
         else:
+            process = dec_int(last.group("proc"))
+            thread = dec_int(last.group("thr"))
+            if process is None or thread is None:
+                continue  # absurd numbers: not a prompt, the line is text
             prompt = Prompt(
                 text=last.group(0),
                 kind=PromptKind.USER,
                 range=Range.on_line(line, doc.col(line, p_start), doc.col_end(line, p_end)),
-                process=int(last.group("proc")),
-                thread=int(last.group("thr")),
+                process=process,
+                thread=thread,
             )
         raw_cmd = m.group("cmd")
         lead = len(raw_cmd) - len(raw_cmd.lstrip())

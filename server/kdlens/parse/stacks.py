@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from ..model import Frame, Num, Position, Range, SourceRef, Stack, StackKind, SymbolRef
-from ..numbers import split_symbol
+from ..numbers import dec_int, split_symbol
 from .core import Cursor, block, command, split_cached
 
 # --------------------------------------------------------------------------- patterns
@@ -149,7 +149,7 @@ def _read_site(cur: Cursor, i: int, line: str, start: int) -> _Site:
     if end > start and line[end - 1] == "]":
         m = _SOURCE.search(line, start, end)
         if m and m.start() > start and line[m.start() - 1] in " \t":
-            site.source = cur.source(i, m)
+            site.source = cur.source(i, m)  # None for an absurd line number: the suffix is text
             end = len(line[: m.start()].rstrip())
         if end > start and line[end - 1] == "]":
             m = _DOC_NOTE.search(line, start, end)
@@ -423,8 +423,14 @@ def _fast_row(i: int, line: str, m: re.Match[str]) -> Frame | None:
     module, function, offset = split_cached(site)
     if module is None and function is None:  # pragma: no cover - the pattern needs ``x!``
         return None
-    if path is not None and "//" in line:
-        return None  # possibly an author's note: the general reader decides
+    line_no = 0
+    if path is not None:
+        number_read = dec_int(src_line)
+        if number_read is None or "//" in line:
+            # a line number too long to be one, or possibly an author's note:
+            # the general reader decides
+            return None
+        line_no = number_read
     c0 = m.start(2)
     c1 = c0 + len(fp)
     r0 = c1 + 1
@@ -461,7 +467,7 @@ def _fast_row(i: int, line: str, m: re.Match[str]) -> Frame | None:
         l0, l1 = m.span(7)
         source = SourceRef(
             path=path.strip(),
-            line=int(src_line),
+            line=line_no,
             range=Range(Position(i, p0 - 1), end),
             path_range=Range(Position(i, p0), Position(i, p1)),
             line_range=Range(Position(i, l0), Position(i, l1)),

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from ..model import Frame, SourceRef, Stack, StackKind, UmdhRecord
+from ..numbers import dec_int, hex_int
 from .core import Cursor, block
 
 _BT = r"BackTrace[0-9A-Za-z_]+"
@@ -88,10 +89,11 @@ def _frame(cur: Cursor, i: int) -> Frame | None:
         return None
     address = cur.num(i, m, "addr")
     source = None
-    if m.group("src") is not None:
+    line_no = dec_int(m.group("line")) if m.group("src") is not None else None
+    if line_no is not None:  # an absurd line number leaves the ``(file, line)`` as text
         source = SourceRef(
             path=m.group("path").strip(),
-            line=int(m.group("line")),
+            line=line_no,
             range=cur.group_range(i, m, "src"),
             path_range=cur.group_range(i, m, "path"),
             line_range=cur.group_range(i, m, "line"),
@@ -168,34 +170,50 @@ def _comparison_decimal(entries: list[_Entry], cur: Cursor) -> bool:
                 continue
             d, n, o = m.group("delta"), m.group("new"), m.group("old")
             sign = -1 if m.group("sign") == "-" else 1
-            dec_ok = sign * int(d, 10) == int(n, 10) - int(o, 10)
-            hex_ok = sign * int(d, 16) == int(n, 16) - int(o, 16)
+            dec_ok = _difference_holds(sign, d, n, o, True)
+            hex_ok = _difference_holds(sign, d, n, o, False)
             dec_votes += dec_ok and not hex_ok
             hex_votes += hex_ok and not dec_ok
         c = e.m.group("count")
         n = e.m.group("new")
-        cd, ch = int(c, 10), int(c, 16)
+        cd, ch = dec_int(c), hex_int(c)
+        nd, nh = dec_int(n), hex_int(n)
+        if cd is None or ch is None or nd is None or nh is None:
+            continue  # an absurd number gives no evidence
         if cd > 1 and ch > 1:
-            dec_ok = int(n, 10) % cd == 0
-            hex_ok = int(n, 16) % ch == 0
+            dec_ok = nd % cd == 0
+            hex_ok = nh % ch == 0
             dec_votes += dec_ok and not hex_ok
             hex_votes += hex_ok and not dec_ok
     return dec_votes > hex_votes
 
 
-def _value(text: str, decimal: bool) -> int:
-    if text[:2] in ("0x", "0X"):
-        return int(text[2:], 16)
-    return int(text, 10 if decimal else 16)
+def _difference_holds(sign: int, delta: str, new: str, old: str, decimal: bool) -> bool:
+    """True when ``sign * delta == new - old`` in the given radix (absurd numbers never hold)."""
+    d, n, o = (_value(s, decimal) for s in (delta, new, old))
+    return d is not None and n is not None and o is not None and sign * d == n - o
+
+
+def _value(text: str, decimal: bool) -> int | None:
+    """A UMDH number in the given radix (``0x`` forces hex); None when absurdly long."""
+    if text[:2] in ("0x", "0X") or not decimal:
+        return hex_int(text)
+    return dec_int(text)
+
+
+def _product_holds(b: str, c: str, e: str, decimal: bool) -> bool:
+    """True when ``bytes == count * each`` in the given radix (absurd numbers never hold)."""
+    vb, vc, ve = _value(b, decimal), _value(c, decimal), _value(e, decimal)
+    return vb is not None and vc is not None and ve is not None and vb == vc * ve
 
 
 def _snapshot_decimal(m: re.Match[str]) -> bool:
     b, c, e = m.group("bytes"), m.group("count"), m.group("each")
-    if _value(b, False) == _value(c, False) * _value(e, False):
+    if _product_holds(b, c, e, False):
         return False
     if not all(s.isdigit() for s in (b, c, e) if s[:2] not in ("0x", "0X")):
         return False
-    return _value(b, True) == _value(c, True) * _value(e, True)
+    return _product_holds(b, c, e, True)
 
 
 def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
@@ -203,6 +221,7 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
     rng = cur.span(e.first, e.last)
     if e.kind == "cmp":
         sign = -1 if m.group("sign") == "-" else 1
+        delta = _value(m.group("delta"), decimal)
         old_count = None
         if e.count_line is not None:
             old_count = _value(e.count_line.group("old"), decimal)
@@ -213,7 +232,7 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
             comparison=True,
             bytes=_value(m.group("new"), decimal),
             old_bytes=_value(m.group("old"), decimal),
-            delta=sign * _value(m.group("delta"), decimal),
+            delta=None if delta is None else sign * delta,
             count=_value(m.group("count"), decimal),
             stack=e.stack,
             old_count=old_count,
@@ -232,7 +251,7 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
             stack=e.stack,
             decimal=dec,
         )
-    size = int(m.group("bytes"), 16)
+    size = hex_int(m.group("bytes"))
     return UmdhRecord(
         range=rng,
         backtrace=m.group("bt"),
@@ -243,7 +262,7 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
         size_each=size,
         stack=e.stack,
         address=cur.num(e.first, m, "addr"),
-        overhead=int(m.group("over"), 16),
+        overhead=hex_int(m.group("over")),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pefile  # type: ignore[import-untyped]
 
+from ..workspace_io import DEFAULT_MAX_IMAGE_BYTES, read_regular_file
 from .pdb.errors import PdbError
 
 _DEBUG_TYPE_CODEVIEW = 2
@@ -63,8 +64,7 @@ class ImageInfo:
 def read_image(path: str | os.PathLike[str]) -> ImageInfo:
     """Read the identity of the image at ``path``."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path, DEFAULT_MAX_IMAGE_BYTES)  # regular files only, bounded
     except OSError as exc:
         raise ImageError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}") from exc
     return read_image_bytes(data)

@@ -11,16 +11,24 @@ to case (symbol stores are written on Windows):
 
 Names come from the log, which is untrusted: only their last path
 component is used, and one that could climb out of a folder is refused.
-``file.ptr`` redirections of symbol stores are not followed.
+``file.ptr`` redirections of symbol stores are not followed. Every folder and
+file is judged by ``kdlens.workspace_io.PathPolicy`` before it is listed or
+looked at: a symbolic link leading out of the symbol path's folders is
+refused without its target being touched, and only regular files are found
+(the paths returned are the resolved ones, so that opening them follows no
+link).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..winpath import PathKind, classify
+from ..workspace_io import PathPolicy, Resolved
 
 #: Enough versions of one file for any real store; bounds the work on huge ones.
 MAX_VERSIONS = 64
@@ -47,16 +55,47 @@ class Found:
 
 
 class SymbolStore:
-    """Case-insensitive lookups in the symbol path's folders (listings cached per instance)."""
+    """Case-insensitive lookups in the symbol path's folders (listings cached per instance).
 
-    def __init__(self, folders: Sequence[Path]) -> None:
+    ``trusted_unc_hosts`` defaults to the hosts of the network folders in
+    ``folders``: they come from ``parse_symbol_path``, which has already
+    refused every network folder the user does not trust.
+    """
+
+    def __init__(
+        self, folders: Sequence[Path], trusted_unc_hosts: Collection[str] | None = None
+    ) -> None:
         self.folders = list(folders)
+        if trusted_unc_hosts is None:
+            trusted_unc_hosts = [
+                wp.host
+                for wp in (classify(str(f)) for f in self.folders)
+                if wp.kind is PathKind.UNC and wp.host
+            ]
+        self.policy = PathPolicy(self.folders, trusted_unc_hosts)
         self._listings: dict[Path, dict[str, str] | None] = {}
+
+    def _judged(self, path: Path) -> Resolved | None:
+        """``path`` resolved inside the symbol folders, or None (refused or missing)."""
+        try:
+            return self.policy.resolve(path)
+        except (OSError, RuntimeError, ValueError):
+            return None
+
+    def _file(self, path: Path | None) -> Resolved | None:
+        """The judged regular file at ``path``, else None."""
+        if path is None:
+            return None
+        found = self._judged(path)
+        return found if found is not None and found.is_file else None
 
     def _listing(self, folder: Path) -> dict[str, str] | None:
         if folder not in self._listings:
+            judged = self._judged(folder)
             try:
-                names = os.listdir(folder)
+                if judged is None or not judged.is_dir:
+                    raise NotADirectoryError(str(folder))
+                names = os.listdir(judged.path)
             except OSError:
                 self._listings[folder] = None
             else:
@@ -95,13 +134,13 @@ class SymbolStore:
         for folder in self.folders:
             for root, layout in self._roots(folder, name):
                 top = self.child(root, name)
-                if top is None or not top.is_dir():
-                    continue
+                if top is None or self._listing(top) is None:
+                    continue  # not a folder (or one that leads out of the symbol path)
                 if key is not None:
                     sub = self.child(top, key)
-                    f = self.child(sub, name) if sub is not None else None
-                    if f is not None and f.is_file():
-                        exact.append(Found(f, layout, key.upper()))
+                    f = self._file(self.child(sub, name) if sub is not None else None)
+                    if f is not None:
+                        exact.append(Found(f.path, layout, key.upper()))
                 versions = self._listing(top) or {}
                 found: list[tuple[float, Found]] = []
                 for low, real in list(versions.items())[: MAX_VERSIONS * 4]:
@@ -109,25 +148,21 @@ class SymbolStore:
                         break
                     if key is not None and low == key.lower():
                         continue
-                    f = self.child(top / real, name)
-                    if f is None or not f.is_file():
+                    f = self._file(self.child(top / real, name))
+                    if f is None or f.stat is None:
                         continue
-                    try:
-                        mtime = f.stat().st_mtime
-                    except OSError:
-                        continue
-                    found.append((mtime, Found(f, layout, low.upper())))
+                    found.append((f.stat.st_mtime, Found(f.path, layout, low.upper())))
                 found.sort(key=lambda t: (-t[0], str(t[1].path)))
                 others.extend(item for _, item in found)
-            f = self.child(folder, name)
-            if f is not None and f.is_file():
-                flat.append(Found(f, "folder"))
+            f = self._file(self.child(folder, name))
+            if f is not None:
+                flat.append(Found(f.path, "folder"))
         return [*exact, *others, *flat]
 
     def beside(self, path: Path, names: Sequence[str]) -> Path | None:
         """The first of ``names`` that sits in the folder of ``path``."""
         for name in names:
-            f = self.child(path.parent, name)
-            if f is not None and f.is_file():
-                return f
+            f = self._file(self.child(path.parent, name))
+            if f is not None:
+                return f.path
         return None

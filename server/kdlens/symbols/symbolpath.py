@@ -3,8 +3,10 @@
 kdlens never downloads anything. A ``srv*cache*https://...`` element still
 counts for its cache folder, which a debugger on this machine (or a copy of
 one) may have filled; the URL is only remembered so that the user can be
-told, once, that it was skipped. Network folders (``\\\\host\\share``) are
-searched only when the user trusts that host, like source files.
+told, once, that it was skipped. Network folders (``\\\\host\\share`` in
+any spelling: ``\\\\?\\UNC\\host\\share``, ``//host/share``...) are searched
+only when the user trusts that host, like source files; device paths
+(``\\\\.\\PhysicalDrive0``, ``\\\\?\\GLOBALROOT\\...``) never are.
 
 Forms understood, each element separated by ``;``:
 
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..sources import unc_host
+from ..winpath import PathKind, classify, refusal
 
 _URL_PREFIXES = ("http://", "https://", "ftp://")
 
@@ -88,15 +90,15 @@ def parse_symbol_path(
             return
         if base is not None:
             text = text.replace("${workspaceFolder}", str(base))
-        host = unc_host(text)
-        if host is not None and host not in trusted:
-            refused.append(
-                f"symbol folder '{text}' is on network host '{host}', "
-                "which is not trusted (kdlens.trustedUncHosts)"
-            )
+        expanded = os.path.expanduser(text)
+        # judged as written and as expanded (a home folder may be on a share)
+        why = refusal(text, trusted) or refusal(expanded, trusted)
+        if why is not None:
+            refused.append(f"symbol folder '{text}' is not searched: {why}")
             return
-        path = Path(os.path.expanduser(text))
-        if base is not None and not path.is_absolute() and host is None:
+        judged = classify(expanded)
+        path = Path(judged.text)  # a local \\?\C:\sym is opened as C:\sym
+        if base is not None and not path.is_absolute() and judged.kind is PathKind.LOCAL:
             path = base / path
         if path not in folders:
             folders.append(path)

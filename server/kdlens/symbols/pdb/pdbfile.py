@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
+from ...workspace_io import open_regular_file
 from .codeview import Procedure, decode_annotations, parse_module_symbols, parse_publics
 from .dbi import (
     DBI_STREAM,
@@ -205,7 +206,7 @@ class PdbFile:
     def open(cls, path: str | os.PathLike[str]) -> PdbFile:
         """Open and memory-map ``path``; raises ``PdbError`` when it is not a readable PDB."""
         try:
-            with open(path, "rb") as f:
+            with open_regular_file(path) as f:  # a FIFO or device is refused, never waited on
                 size = os.fstat(f.fileno()).st_size
                 if size == 0:
                     raise PdbError("file is empty")
