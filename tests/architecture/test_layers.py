@@ -28,10 +28,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "numbers": frozenset({"model"}),
     "parse": frozenset({"model", "text", "numbers"}),
     "analysis": frozenset({"model", "numbers", "knowledge", "faults", "gcpause"}),
-    "sources": frozenset(),
-    "symbols": frozenset({"analysis", "model", "numbers", "sources", "faults"}),
+    "winpath": frozenset(),
+    "workspace_io": frozenset({"winpath"}),
+    "sources": frozenset({"winpath", "workspace_io"}),
+    "symbols": frozenset(
+        {"analysis", "model", "numbers", "sources", "faults", "winpath", "workspace_io"}
+    ),
     "index": frozenset({"analysis", "model", "numbers", "gcpause"}),
-    "features": frozenset({"analysis", "index", "model", "numbers", "knowledge", "sources"}),
+    "features": frozenset(
+        {"analysis", "index", "model", "numbers", "knowledge", "sources", "workspace_io"}
+    ),
     "settings": frozenset({"analysis"}),
     "pipeline": frozenset(
         {

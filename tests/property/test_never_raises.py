@@ -121,7 +121,7 @@ def test_ln_long_numbers(dec: str, hexrun: str) -> None:
         f"({hexrun})   drv!Other+0x{hexrun}\n"
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     assert session.ln_results
     assert session.ln_results[0].before is not None
     assert session.ln_results[0].before.symbol.qualified == "drv!HandleIoctl"
@@ -144,7 +144,7 @@ def test_poolused_long_counts(numbers: list[str], column: int) -> None:
         " usb3        1      112         0        0last\n"
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     tags = [r.tag for r in session.pool_usage]
     assert tags[0] == "Bq01" and tags[-1] == "usb3"
     analyze(session)
@@ -162,7 +162,7 @@ def test_bugcheck_fields_long_numbers(dec: str, hexrun: str, n: int) -> None:
         + f"\n\nFAULTING_IP: drv+{hexrun}\n"
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     (bc,) = session.bugchecks
     assert bc.code == 0xC4
     assert {a.index for a in bc.args} >= {k for k in range(1, 5) if k != n}
@@ -191,7 +191,7 @@ def test_prompts_stacks_umdh_pool_log_long_numbers(dec: str, hexrun: str) -> Non
         f"\tntdll!RtlAllocateHeap+{hexrun} (d:\\a.c, {dec})\n"
     )
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     assert len(session.stacks) == 1 and len(session.stacks[0].frames) == 2
     assert any(r.address.value == 0x8D1E2F40 for r in session.pool_log)
     assert len(session.umdh) == 1

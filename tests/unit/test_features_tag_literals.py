@@ -49,8 +49,9 @@ def test_a_fifo_a_device_link_and_a_directory_named_like_sources_are_skipped(
     (tmp_path / "zero.c").symlink_to("/dev/zero")
     (tmp_path / "dir.c").mkdir()
     (tmp_path / "real.c").write_text("t = 'vrdm';\n")
-    assert read_source(tmp_path / "a.c", 1024) is None
-    assert read_source(tmp_path / "zero.c", 1024) is None
+    mapper = SourceMapper.create([tmp_path])
+    assert read_source(mapper, tmp_path / "a.c", 1024) is None
+    assert read_source(mapper, tmp_path / "zero.c", 1024) is None
     scan = _in_thread(lambda: scan_literals(SourceMapper.create([tmp_path])))
     assert [t.path.name for t in scan.find("mdrv")] == ["real.c"]  # type: ignore[attr-defined]
 
@@ -71,7 +72,8 @@ def test_limits_cut_the_walk_short_and_say_so(tmp_path: Path) -> None:
     (tmp_path / "big.c").write_text("'vrdm'" + " " * 5000)
     scan = scan_literals(SourceMapper.create([tmp_path]), Limits(max_files=3, max_file_bytes=1000))
     assert scan.cut_short == "stopped after 3 source files"
-    assert len(scan.find("mdrv")) == 2  # big.c (first in order) is over the size cap
+    found = [t.path.name for t in scan.find("mdrv")]
+    assert found == ["f0.c", "f1.c", "f2.c"]  # big.c (first in order) is over the size cap
 
 
 def test_the_index_answers_without_walking_until_a_walk_has_run(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ HEX = "f" * 5000
 
 def _parse(text: str) -> Session:
     session = parse_text(text)
-    assert session.parser_faults == []
+    assert not session.faults, session.faults
     return session
 
 

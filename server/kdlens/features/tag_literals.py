@@ -9,29 +9,26 @@ limits on files, bytes and time, and it collects every four-character
 constant at once: any tag is then answered from memory. Hovers that come
 before the walk has finished say so instead of waiting for it.
 
-Files are opened without following them to devices and read only when the
-opened descriptor is a regular file, so nothing in the workspace can block
-the reader.
+The walk (``kdlens.workspace_io.iter_source_files``) never follows links and
+reads only regular files, so nothing in the workspace can block it.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Range
 from ..sources import SOURCE_EXTENSIONS, SourceMapper
+from ..workspace_io import WalkStats, iter_source_files
 from .places import Target
 
 #: A four-character constant between single quotes (no escapes: tags are printable).
 _CONSTANT = re.compile(r"'[^'\\\r\n]{4}'")
-_SKIP_DIRS = frozenset({"node_modules", "venv", "__pycache__"})
 
 
 def c_literal(tag: str) -> str:
@@ -79,81 +76,60 @@ class LiteralAnswer:
 LiteralLookup = Callable[[SourceMapper, str], LiteralAnswer]
 
 
-def read_source(path: Path, max_bytes: int) -> str | None:
-    """The text of a regular file of at most ``max_bytes``; None for anything else.
+def read_source(mapper: SourceMapper, path: Path, max_bytes: int) -> str | None:
+    """The text of a workspace file, or None when it may not or cannot be read.
 
-    The descriptor is opened non-blocking and checked before reading, so a
-    FIFO, a device or a socket is refused without waiting on it.
+    ``SourceMapper.read_file`` judges the path and reads only regular files
+    (a FIFO or a device is refused without waiting on it).
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        fd = os.open(path, flags)
+        return mapper.read_file(path, max_bytes).decode("utf-8", errors="replace")
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
-            return None
-        chunks: list[bytes] = []
-        left = max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        if left <= 0:
-            return None
-        return b"".join(chunks).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
-def _source_files(mapper: SourceMapper) -> Iterator[Path]:
-    for root in mapper.roots:
-        for dirpath, dirnames, filenames in os.walk(root):  # never follows directory links
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
-            )
-            for name in sorted(filenames):
-                if os.path.splitext(name)[1].lower() in SOURCE_EXTENSIONS:
-                    yield Path(dirpath) / name
+_STOPPED = {
+    "max_files": "stopped after {max_files:,} source files",
+    "max_bytes_total": "stopped after reading {mb} MB",
+    "deadline": "stopped after {seconds:g} s",
+}
 
 
 def scan_literals(mapper: SourceMapper, limits: Limits = Limits()) -> LiteralScan:
     """Walk the workspace once within ``limits`` (call it off the event loop)."""
-    deadline = time.monotonic() + limits.seconds
+    stats = WalkStats()
     places: dict[str, list[Target]] = {}
-    files = 0
-    total = 0
-    cut: str | None = None
-    for path in _source_files(mapper):
-        if files >= limits.max_files:
-            cut = f"stopped after {limits.max_files:,} source files"
-            break
-        if total >= limits.max_total_bytes:
-            cut = f"stopped after reading {limits.max_total_bytes // (1024 * 1024)} MB"
-            break
-        if time.monotonic() >= deadline:
-            cut = f"stopped after {limits.seconds:g} s"
-            break
-        if not mapper.allowed(path):
+    files = iter_source_files(
+        mapper.roots,
+        SOURCE_EXTENSIONS,
+        max_files=limits.max_files,
+        max_bytes_total=limits.max_total_bytes,
+        deadline=time.monotonic() + limits.seconds,
+        max_file_bytes=limits.max_file_bytes,
+        stats=stats,
+    )
+    for item in files:
+        if b"'" not in item.data:
             continue
-        text = read_source(path, limits.max_file_bytes)
-        files += 1
-        if text is None or "'" not in text:
-            continue
-        total += len(text)
+        text = item.data.decode("utf-8", errors="replace")
         for i, line in enumerate(text.splitlines()):
             if "'" not in line:
                 continue
             for m in _CONSTANT.finditer(line):
                 found = places.setdefault(m.group(0), [])
                 if len(found) < limits.per_constant:
-                    found.append(Target(path, Range.on_line(i, m.start(), m.end()), m.group(0)))
-    return LiteralScan({k: tuple(v) for k, v in places.items()}, files, cut)
+                    found.append(
+                        Target(item.path, Range.on_line(i, m.start(), m.end()), m.group(0))
+                    )
+    cut = None
+    if stats.stopped is not None:
+        cut = _STOPPED.get(stats.stopped, "stopped early ({stopped})").format(
+            max_files=limits.max_files,
+            mb=limits.max_total_bytes // (1024 * 1024),
+            seconds=limits.seconds,
+            stopped=stats.stopped,
+        )
+    return LiteralScan({k: tuple(v) for k, v in places.items()}, stats.files, cut)
 
 
 def _config(mapper: SourceMapper) -> tuple[object, ...]:

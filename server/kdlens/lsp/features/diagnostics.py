@@ -51,13 +51,13 @@ def log_diagnostics(ls: KdlensServer, snap: Snapshot) -> list[lsp.Diagnostic]:
 _MAX_SOURCE_BYTES = 16 * 1024 * 1024
 
 
-def _line_extent(path: Path, line: int) -> tuple[int, int] | None:
+def _line_extent(snap: Snapshot, path: Path, line: int) -> tuple[int, int] | None:
     """First non-blank column and length of 0-based ``line`` of a source file.
 
     Read only when the path is a regular file of bounded size (never a FIFO or
     a device), and only from the worker thread (``Publisher.prepare``).
     """
-    text = read_source(path, _MAX_SOURCE_BYTES)
+    text = read_source(snap.mapper, path, _MAX_SOURCE_BYTES)
     if text is None:
         return None
     lines = text.splitlines()
@@ -79,7 +79,7 @@ def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.D
         if local is None:
             continue
         line = leak.source.line - 1
-        extent = _line_extent(local, line)
+        extent = _line_extent(snap, local, line)
         if extent is None:
             continue
         start, end = extent
