@@ -248,3 +248,29 @@ def test_leak_stops_name_what_leaked() -> None:
         stop = kn.verifier_stop(code)
         assert stop is not None and word in stop.meaning, hex(code)
         assert stop.arg(3).label == "owner DLL name"  # type: ignore[union-attr]
+
+
+COMMON = (
+    0x0A, 0xD1, 0x50, 0x7E, 0x3B, 0x1E, 0x1A, 0x139, 0x19, 0xC2, 0xC4, 0x9F, 0x133, 0xEF, 0xC5,
+    0xD5, 0xD6, 0xCB, 0x76, 0xCE, 0xC1, 0xC6, 0xC7, 0xD0, 0xE6, 0x7F, 0x4E, 0x44, 0x35, 0x1D5,
+    0xBE, 0xFC, 0x124, 0x101, 0x116, 0x117, 0x141, 0x1C7, 0x10D, 0x7A, 0x77, 0xF4, 0x8E, 0x27,
+    0x24, 0x34, 0x9C, 0xDA, 0x109, 0x12B, 0x13A, 0x157, 0x14F, 0x1CA, 0xE3, 0x104,
+)  # fmt: skip
+
+
+def test_common_bug_checks_are_explained() -> None:
+    explained = [b.code for b in kn.all_bugchecks() if b.summary]
+    assert len(explained) >= 60
+    for code in COMMON:
+        info = kn.bugcheck(code)
+        assert info is not None and info.summary, hex(code)
+        assert all(a.meaning for a in info.args), hex(code)
+
+
+def test_exception_bug_checks_decode_their_code_argument() -> None:
+    for code in (0x1E, 0x3B, 0x7E, 0x8E):
+        info = kn.bugcheck(code)
+        assert info is not None and info.arg_kind(1) == "status", hex(code)
+        assert kn.decode_arg(code, 1, 0xC0000094) == (
+            "STATUS_INTEGER_DIVIDE_BY_ZERO: " + kn.status_code(0xC0000094).meaning  # type: ignore[union-attr]
+        )
