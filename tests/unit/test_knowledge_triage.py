@@ -4,6 +4,8 @@ argument labels of every bug check, Application Verifier stops."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
@@ -274,3 +276,15 @@ def test_exception_bug_checks_decode_their_code_argument() -> None:
         assert kn.decode_arg(code, 1, 0xC0000094) == (
             "STATUS_INTEGER_DIVIDE_BY_ZERO: " + kn.status_code(0xC0000094).meaning  # type: ignore[union-attr]
         )
+
+
+def test_importing_reads_no_triage_table() -> None:
+    code = (
+        "import kdlens.knowledge as k\n"
+        "from kdlens.knowledge import load\n"
+        "fs = (load.status_table, load.irql_table, load.pool_type_table, load.app_verifier_table)\n"
+        "assert all(f.cache_info().currsize == 0 for f in fs)\n"
+        "k.status_code(5)\n"
+        "assert load.status_table.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
