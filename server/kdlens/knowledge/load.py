@@ -1,6 +1,7 @@
 """Reading the JSON data files shipped in ``knowledge/data`` into typed records.
 
-Each file is read at most once per process (``functools.cache``) and only when first asked
+The JSON is compiled from the sources in ``knowledge/src`` (``tools/gen_knowledge.py``); only
+the JSON ships. Each file is read at most once per process (``functools.cache``) and only when first asked
 for, so importing kdlens costs nothing. Malformed data raises ``KnowledgeDataError``: the
 files are generated and committed, so a bad shape is a packaging bug worth failing loudly on.
 """
@@ -20,11 +21,23 @@ from .records import (
     DisplayBit,
     FlagBugCheck,
     FlagInfo,
+    PoolTypeInfo,
+    StatusInfo,
     TagInfo,
+    VerifierStopInfo,
 )
 
 _PACKAGE = "kdlens.knowledge"
-DATA_FILES = ("bugchecks.json", "c4.json", "verifier_flags.json", "pool_tags.json")
+DATA_FILES = (
+    "bugchecks.json",
+    "c4.json",
+    "verifier_flags.json",
+    "pool_tags.json",
+    "status_codes.json",
+    "irql.json",
+    "pool_types.json",
+    "app_verifier.json",
+)
 
 
 class KnowledgeDataError(ValueError):
@@ -144,6 +157,15 @@ def bugcheck_table() -> dict[int, BugCheckInfo]:
             variants=variants,
             hints=_strs(row, "hints", where),
             arg1_table=_opt_str(row, "arg1_table", where),
+            labels=_strs(row, "labels", where),
+            arg_kinds=tuple(
+                (_int(k, "index", where), _str(k, "kind", where))
+                for k in (_objects(row, "arg_kinds", where) if "arg_kinds" in row else [])
+            ),
+            access_kinds=tuple(
+                (_int(k, "value", where), _str(k, "kind", where))
+                for k in (_objects(row, "access_kinds", where) if "access_kinds" in row else [])
+            ),
         )
     return table
 
@@ -233,5 +255,64 @@ def tag_table() -> dict[str, TagInfo]:
             verifier=_bool(row, "verifier", where),
             allocator=_opt_str(row, "allocator", where),
             release=_opt_str(row, "release", where),
+        )
+    return table
+
+
+@cache
+def status_table() -> dict[int, StatusInfo]:
+    """NTSTATUS and exception codes by 32-bit value."""
+    doc = read_data("status_codes.json")
+    table: dict[int, StatusInfo] = {}
+    for row in _objects(doc, "codes", "status_codes.json"):
+        code = _int(row, "code", "status_codes.json")
+        where = f"status_codes.json[0x{code:08X}]"
+        table[code] = StatusInfo(
+            code=code,
+            name=_str(row, "name", where),
+            meaning=_str(row, "meaning", where),
+            group=_str(row, "group", where),
+        )
+    return table
+
+
+@cache
+def irql_table() -> dict[tuple[str, int], str]:
+    """IRQL names by (architecture, level)."""
+    doc = read_data("irql.json")
+    table: dict[tuple[str, int], str] = {}
+    for row in _objects(doc, "levels", "irql.json"):
+        table[(_str(row, "arch", "irql.json"), _int(row, "value", "irql.json"))] = _str(
+            row, "name", "irql.json"
+        )
+    return table
+
+
+@cache
+def pool_type_table() -> dict[int, PoolTypeInfo]:
+    """``_POOL_TYPE`` values."""
+    doc = read_data("pool_types.json")
+    table: dict[int, PoolTypeInfo] = {}
+    for row in _objects(doc, "types", "pool_types.json"):
+        value = _int(row, "value", "pool_types.json")
+        where = f"pool_types.json[{value}]"
+        table[value] = PoolTypeInfo(value, _str(row, "name", where), _bool(row, "paged", where))
+    return table
+
+
+@cache
+def app_verifier_table() -> dict[int, VerifierStopInfo]:
+    """Application Verifier stops by stop code."""
+    doc = read_data("app_verifier.json")
+    table: dict[int, VerifierStopInfo] = {}
+    for row in _objects(doc, "stops", "app_verifier.json"):
+        code = _int(row, "code", "app_verifier.json")
+        where = f"app_verifier.json[0x{code:X}]"
+        table[code] = VerifierStopInfo(
+            code=code,
+            name=_str(row, "name", where),
+            layer=_str(row, "layer", where),
+            meaning=_str(row, "meaning", where),
+            args=_args(row, "args", where),
         )
     return table

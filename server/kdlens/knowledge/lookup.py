@@ -10,14 +10,27 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from .load import bugcheck_table, c4_table, display_table, flag_table, tag_table
+from .load import (
+    app_verifier_table,
+    bugcheck_table,
+    c4_table,
+    display_table,
+    flag_table,
+    irql_table,
+    pool_type_table,
+    status_table,
+    tag_table,
+)
 from .records import (
     ArgMeaning,
     BugCheckInfo,
     C4Subcode,
     DisplayBit,
     FlagInfo,
+    PoolTypeInfo,
+    StatusInfo,
     TagInfo,
+    VerifierStopInfo,
 )
 
 _NAME_SEP = re.compile(r"[\s\-_]+")
@@ -184,3 +197,134 @@ def pool_tag(tag: str) -> TagInfo | None:
 
 def pool_tags() -> tuple[TagInfo, ...]:
     return tuple(tag_table()[t] for t in sorted(tag_table()))
+
+
+# -------------------------------------------------------------------------------- crash triage
+
+
+def arg_label(code: int, index: int) -> str | None:
+    """The short label of argument ``index`` (1..4) of bug check ``code``.
+
+    Known for every code whose parameters are documented, including codes without a written
+    explanation (for which ``arg_meaning`` gives ``None``).
+    """
+    info = bugcheck(code)
+    if info is None or not 1 <= index <= 4:
+        return None
+    if len(info.labels) == 4:
+        return info.labels[index - 1]
+    general = info.arg(index)
+    return general.label if general else None
+
+
+def _u32(code: int) -> int | None:
+    """Exception codes are printed signed by some tools (``-1073741819``); fold them back."""
+    if -(1 << 31) <= code < 0:
+        return code & 0xFFFFFFFF
+    return code if 0 <= code <= 0xFFFFFFFF else None
+
+
+def status_code(code: int) -> StatusInfo | None:
+    """An NTSTATUS or exception code (``0xC0000005`` or its signed form ``-1073741819``)."""
+    value = _u32(code)
+    return None if value is None else status_table().get(value)
+
+
+@cache
+def _status_by_name() -> dict[str, StatusInfo]:
+    return {info.name.upper(): info for info in status_table().values()}
+
+
+def status_by_name(name: str) -> StatusInfo | None:
+    """Look up by symbolic name (``STATUS_ACCESS_VIOLATION``), ignoring case and blanks."""
+    return _status_by_name().get(name.strip().upper())
+
+
+def status_codes() -> tuple[StatusInfo, ...]:
+    return tuple(status_table()[c] for c in sorted(status_table()))
+
+
+_ARCH = {
+    "x64": "x64",
+    "amd64": "x64",
+    "x86_64": "x64",
+    "x86": "x86",
+    "i386": "x86",
+    "i686": "x86",
+    "arm64": "arm64",
+    "aarch64": "arm64",
+}
+
+
+def irql_name(value: int, arch: str = "x64") -> str | None:
+    """The name of an IRQL on an architecture (``x64``, ``x86``, ``arm64`` and aliases).
+
+    The top levels differ: 15 is HIGH_LEVEL on x64 and ARM64 but 31 on x86. Levels that only
+    device interrupts use (DIRQL) have no name and give ``None``, as do unknown architectures.
+    """
+    key = _ARCH.get(arch.strip().lower())
+    if key is None:
+        return None
+    return irql_table().get((key, value))
+
+
+def pool_type(value: int) -> PoolTypeInfo | None:
+    """A ``_POOL_TYPE`` value (``0`` NonPagedPool, ``1`` PagedPool, ``0x200`` NonPagedPoolNx...)."""
+    return pool_type_table().get(value)
+
+
+def pool_type_name(value: int) -> str | None:
+    info = pool_type(value)
+    return info.name if info else None
+
+
+def pool_types() -> tuple[PoolTypeInfo, ...]:
+    return tuple(pool_type_table()[v] for v in sorted(pool_type_table()))
+
+
+def access_kind(bugcheck_code: int, value: int) -> str | None:
+    """``"read"``, ``"write"`` or ``"execute"`` for the access-kind argument of a fault bug check.
+
+    The encodings differ between bug checks (0xD1: 8 = execute; 0x50 on current x64: 2 = write,
+    10 = execute), so the value is read against that code's own table.
+    """
+    info = bugcheck(bugcheck_code)
+    if info is None:
+        return None
+    for v, kind in info.access_kinds:
+        if v == value:
+            return kind
+    return None
+
+
+def decode_arg(code: int, index: int, value: int, *, arch: str = "x64") -> str | None:
+    """A short reading of one argument's value when it decodes through a table.
+
+    For example Arg1 of 0x1E ``0xC0000005`` -> ``"STATUS_ACCESS_VIOLATION: ..."``, Arg2 of 0xD1
+    ``2`` -> ``"DISPATCH_LEVEL"``, Arg3 of 0xD1 ``1`` -> ``"write"``. ``None`` when the argument
+    has no such table or the value is not in it.
+    """
+    info = bugcheck(code)
+    kind = info.arg_kind(index) if info else None
+    if kind == "status":
+        status = status_code(value)
+        return f"{status.name}: {status.meaning}" if status else None
+    if kind == "irql":
+        return irql_name(value, arch)
+    if kind == "pool-type":
+        return pool_type_name(value)
+    if kind == "access":
+        return access_kind(code, value)
+    return None
+
+
+# -------------------------------------------------------------------------------- app verifier
+
+
+def verifier_stop(code: int) -> VerifierStopInfo | None:
+    """An Application Verifier stop code (``0x7`` is a heap double free)."""
+    return app_verifier_table().get(code)
+
+
+def verifier_stops() -> tuple[VerifierStopInfo, ...]:
+    return tuple(app_verifier_table()[c] for c in sorted(app_verifier_table()))

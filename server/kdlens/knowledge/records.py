@@ -46,6 +46,15 @@ class BugCheckInfo:
     variants: tuple[ArgVariant, ...] = ()
     hints: tuple[str, ...] = ()
     arg1_table: str | None = None  # "c4": Arg1 is a Driver Verifier violation code
+    # Short labels of Arg1..Arg4, for every code whose parameters are documented (also those
+    # without a written explanation, whose ``args`` stay empty).
+    labels: tuple[str, ...] = ()
+    # Arguments whose value decodes through another table: (index, kind) with kind one of
+    # "status" (NTSTATUS/exception code), "irql", "pool-type", "access" (see access_kinds).
+    arg_kinds: tuple[tuple[int, str], ...] = ()
+    # For the "access" argument: (value, "read" | "write" | "execute"); the encodings differ
+    # between bug checks, hence per code.
+    access_kinds: tuple[tuple[int, str], ...] = ()
 
     @property
     def hex(self) -> str:
@@ -56,6 +65,13 @@ class BugCheckInfo:
         for a in self.args:
             if a.index == index:
                 return a
+        return None
+
+    def arg_kind(self, index: int) -> str | None:
+        """How argument ``index`` decodes ("status", "irql", "pool-type", "access"), if known."""
+        for i, kind in self.arg_kinds:
+            if i == index:
+                return kind
         return None
 
     def variant(self, value: int) -> ArgVariant | None:
@@ -144,3 +160,63 @@ class TagInfo:
     verifier: bool = False  # allocated by Driver Verifier on a verified driver's behalf
     allocator: str | None = None
     release: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """An NTSTATUS or exception code as it appears in exception records and bug check args."""
+
+    code: int  # the 32-bit value, e.g. 0xC0000005
+    name: str  # e.g. STATUS_ACCESS_VIOLATION
+    meaning: str
+    group: str = ""  # the heading it is filed under in the source (exceptions, I/O, ...)
+
+    @property
+    def hex(self) -> str:
+        """The code as WinDbg prints it, e.g. ``0xC0000005``."""
+        return f"0x{self.code:08X}"
+
+    @property
+    def severity(self) -> str:
+        """From the top two bits: success, informational, warning or error."""
+        return ("success", "informational", "warning", "error")[(self.code >> 30) & 3]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTypeInfo:
+    """A value of the kernel's ``_POOL_TYPE`` enumeration."""
+
+    value: int
+    name: str  # e.g. NonPagedPoolNx
+    paged: bool
+
+    @property
+    def session(self) -> bool:
+        """Session pool (the 0x20 bit): memory private to one terminal-services session."""
+        return bool(self.value & 0x20)
+
+    @property
+    def no_execute(self) -> bool:
+        """The NX variants (0x200 and up) hand out non-executable nonpaged memory."""
+        return bool(self.value & 0x200)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierStopInfo:
+    """An Application Verifier stop: the user-mode counterpart of a Driver Verifier bug check."""
+
+    code: int
+    name: str
+    layer: str  # Heaps, Handles, Locks, Memory, Leak, ...
+    meaning: str
+    args: tuple[ArgMeaning, ...]  # Arg1..Arg4 (labels always, meanings where useful)
+
+    @property
+    def hex(self) -> str:
+        return f"0x{self.code:X}"
+
+    def arg(self, index: int) -> ArgMeaning | None:
+        for a in self.args:
+            if a.index == index:
+                return a
+        return None
