@@ -48,6 +48,8 @@ class AnalysisSettings:
     source_map: tuple[tuple[str, str], ...] = ()
     symbol_path: tuple[str, ...] = ()
     trusted_unc_hosts: tuple[str, ...] = ()
+    #: The user's own modules (``kdlens.myModules``): names or globs, with or without extension.
+    my_modules: tuple[str, ...] = ()
     _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -70,16 +72,34 @@ class AnalysisSettings:
             self._cache[key] = hit
         return hit
 
+    @cached_property
+    def _my_re(self) -> re.Pattern[str] | None:
+        if not self.my_modules:
+            return None
+        parts = [_glob(normalize_module(m)) for m in self.my_modules if m.strip()]
+        if not parts:
+            return None
+        return re.compile(rf"^(?:{'|'.join(parts)})$", re.IGNORECASE | re.DOTALL)
+
+    def is_my_module(self, name: str | None) -> bool:
+        """True when ``name`` is one of the modules the user listed as their own."""
+        pattern = self._my_re
+        return (
+            bool(name) and pattern is not None and bool(pattern.match(normalize_module(name or "")))
+        )
+
     @staticmethod
     def from_lists(
         allocator_wrappers: Iterable[str] = (),
         source_map: Iterable[tuple[str, str]] = (),
         symbol_path: Iterable[str] = (),
         trusted_unc_hosts: Iterable[str] = (),
+        my_modules: Iterable[str] = (),
     ) -> AnalysisSettings:
         return AnalysisSettings(
             allocator_wrappers=tuple(allocator_wrappers),
             source_map=tuple(source_map),
             symbol_path=tuple(symbol_path),
             trusted_unc_hosts=tuple(trusted_unc_hosts),
+            my_modules=tuple(my_modules),
         )
