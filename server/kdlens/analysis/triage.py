@@ -51,7 +51,7 @@ from ..model import (
 )
 from ..numbers import canonical_address, normalize_module
 from .bugchecks import BugCheckCase
-from .evidence import Evidence, SourceLocation, symbol_key
+from .evidence import Evidence, Origin, SourceLocation, symbol_key
 from .frames import Faults, FrameKind, frame_address, frame_kinds, module_key
 from .resolve import Resolver
 from .settings import AnalysisSettings
@@ -630,7 +630,9 @@ class _Builder:
                 and symbol_key(sym) == symbol_key(t.fault_symbol)
             ):
                 kind = FrameKind.FAULTING
-            src = self.resolver.resolve(addr, sym, return_address=kind is FrameKind.RETURN)
+            src = _annotation(fr) or self.resolver.resolve(
+                addr, sym, return_address=kind is FrameKind.RETURN
+            )
             module = self.module_of(addr, sym)
             if (
                 src is not None
@@ -725,6 +727,35 @@ class _Builder:
                 if inside and block.pool_type:
                     return _pool_words(block.pool_type)
         return None
+
+
+def _annotation(fr: Frame) -> SourceLocation | None:
+    """The ``[file @ line]`` the debugger printed for this very frame."""
+    src = fr.source
+    if src is None:
+        return None
+    sym = fr.symbol
+    return SourceLocation(
+        path=src.path,
+        line=src.line,
+        origin=Origin.ANNOTATION,
+        evidence=src.range,
+        function=sym.display if sym is not None else None,
+    )
+
+
+def _site_source(site: CodeSite | None) -> SourceLocation | None:
+    """The ``[file @ line]`` printed on a ``FAULTING_IP`` line or a register dump's label."""
+    if site is None or site.source is None:
+        return None
+    src = site.source
+    return SourceLocation(
+        path=src.path,
+        line=src.line,
+        origin=Origin.ANNOTATION,
+        evidence=src.range,
+        function=site.symbol.display if site.symbol is not None else None,
+    )
 
 
 def _pool_words(pool_type: str) -> str:
@@ -838,7 +869,13 @@ def _fault_from_records(b: _Builder, t: Triage) -> None:
         if address is not None and address.value == 0 and symbol is None:
             continue
         b.set_fault(t, address, symbol)
-        return
+        break
+    if t.fault_source is None:
+        for s in (site, trap.site if trap else None, ctx.site if ctx else None):
+            printed = _site_source(s)
+            if printed is not None:
+                t.fault_source = printed
+                break
 
 
 def _exception_details(b: _Builder, t: Triage, exr: ExceptionRecord | None) -> None:
@@ -1269,7 +1306,9 @@ def _attach_context(b: _Builder, t: Triage, claimed: set[int], limit: int) -> No
 
 
 def _finish(b: _Builder, t: Triage) -> None:
-    if t.fault_address is None and t.fault_symbol is None:
+    verifier = t.kind is StopKind.VERIFIER_STOP
+    if not verifier and t.fault_address is None and t.fault_symbol is None:
+        # a verifier stop breaks inside the verifier: that instruction tells nothing
         _fault_from_records(b, t)
     if t.kind is StopKind.BUG_CHECK:
         _exception_details(b, t, t.exception)
@@ -1277,6 +1316,12 @@ def _finish(b: _Builder, t: Triage) -> None:
         fields = t.analysis.fields if t.analysis is not None else []
         t.memory = b.memory_region(fields, t.access_address)
     b.frames(t)
+    user = t.first_user_frame
+    if verifier and user is not None:
+        # the user's call into the heap (or handle, lock...) API is the line to fix
+        t.fault_label = user.label
+        t.fault_source = user.source
+        t.fault_module = b.display_module(user.module) if user.module else None
     compose(t)
 
 

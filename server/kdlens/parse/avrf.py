@@ -28,7 +28,7 @@ from ..model import VerifierStop, VerifierStopParam
 from .core import Cursor, block
 
 _STOP = re.compile(
-    r"^[ \t]*(?P<kw>VERIFIER STOP)[ \t]+(?P<code>[0-9a-fA-F]{1,8})[ \t]*:"
+    r"^[ \t]*(?P<kw>VERIFIER STOP)[ \t]+(?P<code>[0-9a-fA-F]{1,16})[ \t]*:"
     r"(?:[ \t]*pid[ \t]+(?P<pid>(?:0x)?[0-9a-fA-F]+)[ \t]*:)?[ \t]*(?P<msg>.*?)[ \t]*$"
 )
 _PARAM = re.compile(
