@@ -525,6 +525,15 @@ class _Builder:
         self.settings = settings
         self.is_workspace_source = is_workspace_source
         self._user_cache: dict[str, bool] = {}
+        #: Image names the analyses printed (``IMAGE_NAME:  mydriver.sys``), by module.
+        self.images: dict[str, str] = {}
+        for fields in [bc.fields for bc in session.bugchecks] + [
+            ea.fields for ea in session.exception_analyses
+        ]:
+            f = _field_value(fields, "IMAGE_NAME")
+            tok = _first_token(f) if f is not None else None
+            if tok is not None and "." in tok[0]:
+                self.images.setdefault(normalize_module(tok[0]), tok[0])
         self._source_modules: set[str] = set()
         # instruction address -> the label the debugger printed for it
         self.labels: dict[int, SymbolRef] = {}
@@ -577,7 +586,7 @@ class _Builder:
         info = self.module_info(name)
         if info is not None and info.image_name:
             return info.image_name.rsplit("\\", 1)[-1]
-        return name
+        return self.images.get(normalize_module(name), name)
 
     # ------------------------------------------------------------------ places
 
@@ -1279,6 +1288,7 @@ def _attach_context(b: _Builder, t: Triage, claimed: set[int], limit: int) -> No
     pointers = {
         canonical_address(p.value): p.label.lower() for p in t.params if p.kind is ValueKind.POINTER
     }
+    code_args = {canonical_address(p.value) for p in t.params if p.kind is ValueKind.CODE}
     for c in b.session.register_contexts:
         if id(c) in claimed or c.in_analysis or c.kind is ContextKind.REGISTERS:
             continue
@@ -1288,8 +1298,9 @@ def _attach_context(b: _Builder, t: Triage, claimed: set[int], limit: int) -> No
         if c.frame_address is not None and canonical_address(c.frame_address.value) in pointers:
             match = True
         ip = c.ip
-        if not match and ip is not None and t.fault_address is not None:
-            match = canonical_address(ip.value.value) == t.fault_address
+        if not match and ip is not None:
+            here = canonical_address(ip.value.value)
+            match = here == t.fault_address or here in code_args
         if not match and ip is not None and t.exception is not None and t.exception.address:
             match = canonical_address(ip.value.value) == canonical_address(
                 t.exception.address.value
