@@ -779,13 +779,22 @@ def _pool_words(pool_type: str) -> str:
 # --------------------------------------------------------------------------- per kind
 
 
-def _arg_label(code: int, a: BugCheckArg, args: Sequence[int | None]) -> tuple[str, str]:
-    """The label to show for a bug check argument, and the text to classify it by."""
+def _arg_label(code: int, a: BugCheckArg, args: Sequence[int | None]) -> tuple[str, ValueKind, str]:
+    """The label to show for a bug check argument, what it holds, and the text that said so.
+
+    The debugger's own description decides first; the documented label only
+    when the description says nothing recognisable.
+    """
     meaning = knowledge.arg_meaning(code, a.index, args=list(args))
     label = (a.description or "").strip().rstrip(".").rstrip(",").strip()
     doc = meaning.label if meaning is not None else ""
-    basis = " ".join(x for x in (label, doc, meaning.meaning if meaning else "") if x)
-    return label or doc or f"Arg{a.index}", basis
+    kind = classify(label) if label else ValueKind.OTHER
+    if kind is ValueKind.OTHER and doc:
+        kind = classify(doc)
+    basis = f"{label} {doc}".strip()
+    if kind is ValueKind.IRQL and a.value.value > 0x1F:
+        kind = ValueKind.OTHER  # not an interrupt request level, whatever the text says
+    return label or doc or f"Arg{a.index}", kind, basis
 
 
 def _bugcheck_params(b: _Builder, t: Triage, case: BugCheckCase, x64: bool | None) -> None:
@@ -796,8 +805,7 @@ def _bugcheck_params(b: _Builder, t: Triage, case: BugCheckCase, x64: bool | Non
             printed.setdefault(a.index, a)
     for index in sorted(printed):
         a = printed[index]
-        label, basis = _arg_label(case.code, a, case.args)
-        kind = classify(basis)
+        label, kind, basis = _arg_label(case.code, a, case.args)
         value = a.value.value
         p = TriageParam(index, value, label, kind, a.value.range)
         _decode(b, t, p, case.code, x64, basis)

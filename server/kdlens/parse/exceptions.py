@@ -46,6 +46,8 @@ _EXR_ADDRESS = re.compile(
 _EXR_CODE = re.compile(
     rf"^[ \t]*ExceptionCode:[ \t]*(?P<code>(?:0x)?{_HEXV})(?:[ \t]+\((?P<text>[^()]*)\))?"
 )
+_EXR_HEAD = re.compile(rf"^[ \t]*Exception Record @[ \t]*(?P<addr>(?:0x)?{_HEXV}):?[ \t]*$")
+_EXR_CHAINED = re.compile(rf"^[ \t]*Chained Record:[ \t]*(?:0x)?{_HEXV}\b")
 _EXR_FLAGS = re.compile(rf"^[ \t]*ExceptionFlags:[ \t]*(?P<v>(?:0x)?{_HEXV})\b")
 _EXR_COUNT = re.compile(r"^[ \t]*NumberParameters:[ \t]*(?P<v>[0-9a-fA-F]+)\b")
 _EXR_PARAM = re.compile(rf"^[ \t]*Parameter\[(?P<n>\d+)\]:[ \t]*(?P<v>(?:0x)?{_HEXV})\b")
@@ -99,56 +101,68 @@ def read_exception_record(
 ) -> tuple[ExceptionRecord | None, int]:
     """An ``.exr`` record starting at line ``first``; the first line after it.
 
-    Returns ``(None, first)`` when line ``first`` is not an ``ExceptionAddress``
-    line. The record is appended to ``session.exception_records``.
+    The keys come in either order (newer debuggers print ``ExceptionAddress``
+    first, old ones ``ExceptionCode`` first, under ``Exception Record @ <addr>:``).
+    Returns ``(None, first)`` when no address or code line starts there. The
+    record is appended to ``session.exception_records``.
     """
     if first >= end:
         return None, first
-    m = _EXR_ADDRESS.match(cur.text(first))
-    if m is None:
-        return None, first
     rec = ExceptionRecord(
-        range=cur.span(first, first),
-        address=_num(cur, first, m, "addr"),
-        record_address=record_address,
-        in_analysis=in_analysis,
+        range=cur.span(first, first), record_address=record_address, in_analysis=in_analysis
     )
-    if m.group("sym"):
-        rec.symbol = cur.sym(first, m, "sym")
-    last = first
-    i = first + 1
+    i = first
+    mh = _EXR_HEAD.match(cur.text(i))
+    if mh is not None:
+        rec.record_address = rec.record_address or cur.num(i, mh, "addr")
+        i += 1
+    last = i - 1
     extra = 0
     while i < end:
         t = cur.text(i)
-        if (mc := _EXR_CODE.match(t)) is not None:
-            rec.code = _num(cur, i, mc, "code")
+        if (m := _EXR_ADDRESS.match(t)) is not None and rec.address is None:
+            rec.address = cur.num(i, m, "addr")
+            if m.group("sym"):
+                rec.symbol = cur.sym(i, m, "sym")
+        elif (mc := _EXR_CODE.match(t)) is not None and rec.code is None:
+            rec.code = cur.num(i, mc, "code")
             if mc.group("text"):
                 rec.code_text = mc.group("text").strip()
                 rec.code_text_range = cur.group_range(i, mc, "text")
         elif (mf := _EXR_FLAGS.match(t)) is not None:
-            rec.flags = _num(cur, i, mf, "v")
+            rec.flags = cur.num(i, mf, "v")
+        elif _EXR_CHAINED.match(t) is not None:
+            pass
         elif (mn := _EXR_COUNT.match(t)) is not None:
-            rec.parameter_count = _num(cur, i, mn, "v")
+            rec.parameter_count = cur.num(i, mn, "v")
         elif (mp := _EXR_PARAM.match(t)) is not None:
-            value = _num(cur, i, mp, "v")
+            value = cur.num(i, mp, "v")
             if value is not None:
                 rng = cur.rng(i, mp.start("n") - len("Parameter["), mp.end("v"))
                 rec.parameters.append(ExceptionParameter(int(mp.group("n")), value, rng))
-        elif (ma := _EXR_ACCESS.match(t)) is not None:
+        elif (ma := _EXR_ACCESS.match(t)) is not None and rec.address is not None:
             kind = ma.group("kind")
-            rec.access = (
-                "read"
-                if kind.startswith("read")
-                else ("write" if kind.startswith("write") else "execute")
-            )
-            rec.access_address = _num(cur, i, ma, "addr")
+            if kind.startswith("read"):
+                rec.access = "read"
+            elif kind.startswith("write"):
+                rec.access = "write"
+            else:
+                rec.access = "execute"
+            rec.access_address = cur.num(i, ma, "addr")
             rec.access_range = cur.rng(i, ma.start("kind") - len("Attempt to "), ma.end("addr"))
-        elif _EXR_EXTRA.match(t) is not None and extra < _MAX_EXTRA and rec.code is not None:
+        elif (
+            _EXR_EXTRA.match(t) is not None
+            and extra < _MAX_EXTRA
+            and rec.code is not None
+            and rec.address is not None
+        ):
             extra += 1
         else:
             break
         last = i
         i += 1
+    if rec.address is None and rec.code is None:
+        return None, first
     rec.range = cur.span(first, last)
     cur.session.exception_records.append(rec)
     return rec, last + 1
@@ -173,7 +187,10 @@ def _exr_argument(cur: Cursor) -> Num | None:
     return cur.num_at(cmd.line, token, start)
 
 
-@block("exception-record", r"^[ \t]*ExceptionAddress:[ \t]")
+@block(
+    "exception-record",
+    r"^[ \t]*(?:ExceptionAddress:[ \t]|ExceptionCode:[ \t]|Exception Record @[ \t]*[0-9a-fA-F])",
+)
 def exception_record(cur: Cursor) -> int | None:
     """``.exr`` output wherever it stands."""
     rec, nxt = read_exception_record(cur, cur.line, cur.end, record_address=_exr_argument(cur))
