@@ -519,6 +519,17 @@ class Session:
     #: Internal failures (bugs, not user errors) of the parsers, the lazy readers
     #: and the analysis of this session; the tests keep it empty.
     faults: FaultLog = field(default_factory=FaultLog)
+    # crash triage (records defined at the end of this module)
+    #: ``.exr`` records, alone or under an analysis' ``EXCEPTION_RECORD:``.
+    exception_records: list[ExceptionRecord] = field(default_factory=list)
+    #: Register dumps: ``.trap``, ``.cxr``, ``.ecxr``, ``r``, ``TRAP_FRAME:``, ``CONTEXT:``.
+    register_contexts: list[RegisterContext] = field(default_factory=list)
+    #: ``FAULTING_IP:`` / ``FOLLOWUP_IP:`` blocks of ``!analyze`` (bug checks and exceptions).
+    code_sites: list[CodeSite] = field(default_factory=list)
+    #: User-mode ``!analyze`` results (``Exception Analysis``, ``APPLICATION_VERIFIER_*``).
+    exception_analyses: list[ExceptionAnalysis] = field(default_factory=list)
+    #: Application Verifier ``VERIFIER STOP`` blocks, every stop code (leak stops included).
+    verifier_stops: list[VerifierStop] = field(default_factory=list)
 
     def command_at(self, line: int) -> Command | None:
         """The command whose echo or output holds ``line``."""
@@ -537,3 +548,191 @@ class Session:
     @property
     def drivers(self) -> list[VerifiedDriver]:
         return [d for r in self.verifier_reports for d in r.drivers]
+
+
+# --------------------------------------------------------------------------- crash triage
+#
+# Where a stop happened and what the processor was doing: exception records,
+# register dumps, the ``FAULTING_IP`` block, user-mode exception analyses and
+# Application Verifier stops. Every value keeps its own range so that hovers
+# and go-to-definition can point at exactly what was printed.
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class Instruction:
+    """A disassembly line: ``fffff802`084d9062 49894708  mov  qword ptr [r15+8],rax ds:...``."""
+
+    range: Range
+    address: Num
+    opcode: str  # the instruction bytes as printed
+    mnemonic: str
+    operands: str
+    #: The effective address the debugger appended (``ds:002b:41414141`41414139=????????``).
+    memory: Num | None = None
+
+
+@dataclass(slots=True)
+class CodeSite:
+    """A ``module!function+off:`` label (or ``FAULTING_IP:`` line) and its instruction."""
+
+    range: Range
+    key: str | None = None  # FAULTING_IP / FOLLOWUP_IP, None for a register dump's label
+    symbol: SymbolRef | None = None
+    source: SourceRef | None = None
+    instruction: Instruction | None = None
+
+    @property
+    def address(self) -> Num | None:
+        return self.instruction.address if self.instruction is not None else None
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class ExceptionParameter:
+    """``Parameter[1]: ffffffffffffffff``."""
+
+    index: int
+    value: Num
+    range: Range
+
+
+@dataclass(slots=True)
+class ExceptionRecord:
+    """The output of ``.exr`` (also printed under ``EXCEPTION_RECORD:`` in ``!analyze``)."""
+
+    range: Range
+    address: Num | None = None  # ExceptionAddress
+    symbol: SymbolRef | None = None  # the ``(module!function+0x...)`` after the address
+    code: Num | None = None  # ExceptionCode
+    code_text: str | None = None  # ``Access violation``: the debugger's name for the code
+    code_text_range: Range | None = None
+    flags: Num | None = None
+    parameter_count: Num | None = None
+    parameters: list[ExceptionParameter] = field(default_factory=list)
+    #: ``Attempt to read from address ffff...``: read / write / execute, and the address.
+    access: str | None = None
+    access_address: Num | None = None
+    access_range: Range | None = None
+    #: The record's own address: ``.exr <addr>``, ``EXCEPTION_RECORD:  <addr>``; -1 for ``.exr -1``.
+    record_address: Num | None = None
+    in_analysis: bool = False
+
+    def parameter(self, index: int) -> ExceptionParameter | None:
+        for p in self.parameters:
+            if p.index == index:
+                return p
+        return None
+
+
+class ContextKind(str, Enum):
+    TRAP = "trap"  # .trap / TRAP_FRAME:
+    CONTEXT = "cxr"  # .cxr / CONTEXT: <address>
+    EXCEPTION = "ecxr"  # .ecxr / CONTEXT:  (.ecxr)
+    REGISTERS = "r"  # r, or a dump printed by the debugger on a break
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class Register:
+    """``rip=fffff802084d9062``: name (lower case) and value."""
+
+    name: str
+    value: Num
+    range: Range  # ``name=value``
+
+
+@dataclass(slots=True)
+class RegisterContext:
+    """A register dump with the label and instruction the debugger prints under it."""
+
+    range: Range
+    kind: ContextKind
+    registers: list[Register] = field(default_factory=list)
+    x64: bool = False
+    #: The frame's address: ``.trap <addr>``, ``TRAP_FRAME:  <addr>``, ``.cxr <addr>``.
+    frame_address: Num | None = None
+    site: CodeSite | None = None
+    in_analysis: bool = False
+
+    def register(self, name: str) -> Register | None:
+        low = name.lower()
+        for r in self.registers:
+            if r.name == low:
+                return r
+        return None
+
+    @property
+    def ip(self) -> Register | None:
+        """The instruction pointer (``rip`` or ``eip``)."""
+        return self.register("rip") or self.register("eip")
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class VerifierStopParam:
+    """One of the four parameter lines of a ``VERIFIER STOP`` (``<value> : <meaning>``)."""
+
+    index: int  # 1..4
+    value: Num
+    range: Range
+    description: str = ""
+    description_range: Range | None = None
+
+
+@dataclass(slots=True)
+class VerifierStop:
+    """``VERIFIER STOP 00000007: pid 0x1A2C: Heap block already freed.`` and what follows.
+
+    Any stop code is read the same way (heap, handle, lock and the 0x9xx leak
+    stops); the parameters stay generic, their meaning is the printed text.
+    """
+
+    range: Range  # ``VERIFIER STOP 00000007``
+    code: Num
+    block_range: Range
+    pid: Num | None = None
+    message: str = ""
+    message_range: Range | None = None
+    params: list[VerifierStopParam] = field(default_factory=list)
+    #: True / False from ``This verifier stop is (not) continuable``; None when absent.
+    continuable: bool | None = None
+    continuable_range: Range | None = None
+
+    def param(self, index: int) -> VerifierStopParam | None:
+        for p in self.params:
+            if p.index == index:
+                return p
+        return None
+
+
+@dataclass(slots=True)
+class ExceptionAnalysis:
+    """A user-mode ``!analyze`` result: an ``Exception Analysis`` or an Application Verifier one.
+
+    Never a kernel bug check: ``APPLICATION_VERIFIER_HEAPS_DOUBLE_FREE (7)`` is
+    Application Verifier stop 7, not bug check 0x7.
+    """
+
+    range: Range  # the banner title, or the name line when there is no banner
+    block_range: Range
+    fields: list[AnalyzeField] = field(default_factory=list)
+    #: ``APPLICATION_VERIFIER_<LAYER>_<NAME>`` and its stop code, for a verifier analysis.
+    name: str | None = None
+    name_range: Range | None = None
+    code: Num | None = None  # the ``(7)`` of the name line
+    description: str = ""
+    args: list[BugCheckArg] = field(default_factory=list)  # the Arguments block, if any
+    exception: ExceptionRecord | None = None
+    context: RegisterContext | None = None
+    faulting_ip: CodeSite | None = None
+    symbol: SymbolRef | None = None  # SYMBOL_NAME / Probably caused by / FAULTING_IP
+    probably_caused_by: str | None = None
+    probably_caused_by_range: Range | None = None
+    stack: Stack | None = None  # STACK_TEXT
+
+    @property
+    def verifier(self) -> bool:
+        return bool(self.name and self.name.startswith("APPLICATION_VERIFIER_"))
+
+    def field(self, key: str) -> AnalyzeField | None:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        return None

@@ -9,14 +9,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..gcpause import paused_gc
-from ..model import Session
+from ..model import Session, Stack
 from .bugchecks import BugCheckCase, merge_bugchecks
 from .diagnostics import Code, Diagnostic, Related, Severity
 from .evidence import Evidence, Origin, SourceLocation, gather
-from .findings import bugcheck_diagnostics, cross_check_diagnostics, leak_diagnostics, sort_key
+from .findings import (
+    bugcheck_diagnostics,
+    cross_check_diagnostics,
+    leak_diagnostics,
+    sort_key,
+    triage_diagnostics,
+)
+from .frames import FrameKind, FrameKindCache
 from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
 from .resolve import LogResolver, Resolver, ResolverChain, SessionResolver, SymbolSource
 from .settings import AnalysisSettings
+from .triage import Triage, build_triage, fault_addresses
 
 
 @dataclass(slots=True)
@@ -31,6 +39,13 @@ class Analysis:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The per-session symbol-file resolver, when a symbol path is configured.
     symbol_files: SessionResolver | None = None
+    #: One crash-triage record per stop (bug check, exception, verifier stop).
+    triage: list[Triage] = field(default_factory=list)
+    _frame_kinds: FrameKindCache = field(default_factory=FrameKindCache)
+
+    def frame_kinds(self, stack: Stack) -> list[FrameKind]:
+        """Per frame of ``stack``: exact (faulting / current) or a return address (look up -1)."""
+        return self._frame_kinds.kinds(stack)
 
     def symbol_status(self, module: str) -> str | None:
         """What became of ``module``'s symbol file, in a sentence (for hovers)."""
@@ -68,8 +83,10 @@ def _analyze(
     resolver = ResolverChain(chain, session.faults)
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
+    triage = build_triage(session, cases, evidence, resolver, settings)
     diagnostics = [
-        *bugcheck_diagnostics(cases, leaks),
+        *bugcheck_diagnostics(cases, leaks, triage),
+        *triage_diagnostics(triage),
         *leak_diagnostics(leaks),
         *cross_check_diagnostics(leaks),
         *symbol_diagnostics,
@@ -85,6 +102,8 @@ def _analyze(
         groups=group_by_call_site(leaks),
         diagnostics=diagnostics,
         symbol_files=sym_resolver,
+        triage=triage,
+        _frame_kinds=FrameKindCache(fault_addresses(triage)),
     )
 
 
@@ -96,6 +115,7 @@ __all__ = [
     "Code",
     "Diagnostic",
     "Evidence",
+    "FrameKind",
     "Leak",
     "Origin",
     "Related",
@@ -104,5 +124,6 @@ __all__ = [
     "Severity",
     "SourceLocation",
     "SymbolSource",
+    "Triage",
     "analyze",
 ]

@@ -24,6 +24,9 @@ class Severity(IntEnum):
 
 class Code:
     BUG_CHECK = "bug-check"
+    EXCEPTION = "exception"  # a user-mode exception analysis or .exr record
+    VERIFIER_STOP = "verifier-stop"  # an Application Verifier stop
+    BLAME_DIFFERS = "blame-differs"  # the debugger blames Windows, the user's code is on the stack
     LEAKED_ALLOCATION = "leaked-allocation"
     LEAK_COUNT_MISMATCH = "leak-count-mismatch"
     LEAK_BYTES_MISMATCH = "leak-bytes-mismatch"

@@ -140,6 +140,9 @@ def gather(session: Session) -> Evidence:
     for bc in session.bugchecks:
         if bc.stack is not None:
             _add_stack(ev, bc.stack)
+    for ea in session.exception_analyses:
+        if ea.stack is not None:
+            _add_stack(ev, ea.stack)
     for driver in session.drivers:
         table = driver.allocations
         if table is None:

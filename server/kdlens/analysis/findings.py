@@ -12,7 +12,9 @@ from .. import knowledge
 from ..model import PoolAllocationTable, Range, VerifiedDriver
 from .bugchecks import BugCheckCase
 from .diagnostics import Code, Diagnostic, Related, Severity
+from .frames import FrameKind
 from .leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
+from .triage import StopKind, Triage, blame_message
 
 
 def size_text(n: int) -> str:
@@ -53,28 +55,122 @@ def bugcheck_summary(case: BugCheckCase, leaks: Sequence[Leak]) -> str:
     return "the system stopped with this bug check"
 
 
-def bugcheck_diagnostics(cases: Sequence[BugCheckCase], leaks: Sequence[Leak]) -> list[Diagnostic]:
+def bugcheck_diagnostics(
+    cases: Sequence[BugCheckCase], leaks: Sequence[Leak], triage: Sequence[Triage] = ()
+) -> list[Diagnostic]:
+    """One error per bug check, in the triage's one-line form when it knows the fault."""
+    by_case = {id(t.case): t for t in triage if t.case is not None}
     out: list[Diagnostic] = []
     for case in cases:
         primary = case.primary
         info = knowledge.bugcheck(case.code)
-        related = tuple(
+        t = by_case.get(id(case))
+        related = [
             Related(b.range, f"also reported here ({b.source.value})")
             for b in case.occurrences
             if b is not primary
-        )
+        ]
         args = ", ".join("?" if a is None else f"0x{a:x}" for a in case.args)
+        data: dict[str, object] = {"bugcheck": case.code, "args": args}
+        title = bugcheck_title(case.code, case.name)
+        detail = bugcheck_summary(case, leaks)
+        message = f"{title}: {detail}"
+        if t is not None:
+            related.extend(triage_related(t))
+            data.update(triage_data(t))
+            who = t.culprit
+            if t.detail and (t.fault_label is not None or t.access is not None):
+                detail = t.detail
+            in_who = f" in {who}" if who and not detail.startswith(who) else ""
+            message = f"{title}{in_who}: {detail}"
         out.append(
             Diagnostic(
                 range=primary.range,
                 severity=Severity.ERROR,
                 code=Code.BUG_CHECK,
-                message=f"{bugcheck_title(case.code, case.name)}: {bugcheck_summary(case, leaks)}",
-                related=related,
+                message=message,
+                related=tuple(related),
                 doc_url=info.url if info else None,
-                data={"bugcheck": case.code, "args": args},
+                data=data,
             )
         )
+    return out
+
+
+def triage_related(t: Triage) -> list[Related]:
+    """The places that explain a stop: faulting frames, trap frame, context, blamed module."""
+    out: list[Related] = []
+    if t.faulting_ip is not None:
+        out.append(Related(t.faulting_ip.range, "faulting instruction (FAULTING_IP)"))
+    if t.trap_frame is not None:
+        out.append(Related(t.trap_frame.range, "trap frame"))
+    if t.context is not None:
+        out.append(Related(t.context.range, f"exception context ({t.context.kind.value})"))
+    if t.exception is not None:
+        out.append(Related(t.exception.range, "exception record"))
+    for f in t.faulting_frames:
+        where = f" ({f.source.short})" if f.source is not None else ""
+        out.append(Related(f.frame.range, f"faulting frame {f.label}{where}"))
+    user = t.first_user_frame
+    if user is not None and user.kind is not FrameKind.FAULTING:
+        where = f" ({user.source.short})" if user.source is not None else ""
+        out.append(Related(user.frame.range, f"first frame of your code: {user.label}{where}"))
+    if t.blamed is not None and t.blamed.range is not None:
+        out.append(Related(t.blamed.range, f"the debugger blames {t.blamed.module} here"))
+    for rng, text in t.related:
+        out.append(Related(rng, text))
+    return out
+
+
+def triage_data(t: Triage) -> dict[str, object]:
+    data: dict[str, object] = {"kind": t.kind.value}
+    if t.code is not None:
+        data["code"] = f"0x{t.code:x}"
+    if t.culprit:
+        data["culprit"] = t.culprit
+    if t.fault_address is not None:
+        data["faultAddress"] = f"0x{t.fault_address:x}"
+    if t.fault_label:
+        data["faultSymbol"] = t.fault_label
+    if t.fault_source is not None:
+        data["source"] = {"path": t.fault_source.path, "line": t.fault_source.line}
+    if t.user_modules:
+        data["userModules"] = list(t.user_modules)
+    return data
+
+
+def triage_diagnostics(triage: Sequence[Triage]) -> list[Diagnostic]:
+    """Exceptions and Application Verifier stops (errors), and blame-differs notes."""
+    out: list[Diagnostic] = []
+    for t in triage:
+        if t.kind is StopKind.EXCEPTION or t.kind is StopKind.VERIFIER_STOP:
+            code = Code.EXCEPTION if t.kind is StopKind.EXCEPTION else Code.VERIFIER_STOP
+            out.append(
+                Diagnostic(
+                    range=t.range,
+                    severity=Severity.ERROR,
+                    code=code,
+                    message=t.message,
+                    related=tuple(triage_related(t)),
+                    data=triage_data(t),
+                )
+            )
+        text = blame_message(t)
+        if text is not None and t.blamed is not None:
+            user = t.first_user_frame
+            related = []
+            if user is not None:
+                related.append(Related(user.frame.range, f"your code: {user.label}"))
+            out.append(
+                Diagnostic(
+                    range=t.blamed.range or t.range,
+                    severity=Severity.INFORMATION,
+                    code=Code.BLAME_DIFFERS,
+                    message=text,
+                    related=tuple(related),
+                    data=triage_data(t),
+                )
+            )
     return out
 
 

@@ -47,6 +47,8 @@ class AnalysisSettings:
 
     #: Extra ``module!function`` glob patterns for the user's own allocation helpers.
     allocator_wrappers: tuple[str, ...] = ()
+    #: The user's own modules (``kdlens.myModules``): names or globs, with or without extension.
+    my_modules: tuple[str, ...] = ()
     _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -68,3 +70,19 @@ class AnalysisSettings:
             hit = bool(self._wrapper_re.match(key))
             self._cache[key] = hit
         return hit
+
+    @cached_property
+    def _my_re(self) -> re.Pattern[str] | None:
+        if not self.my_modules:
+            return None
+        parts = [_glob(normalize_module(m)) for m in self.my_modules if m.strip()]
+        if not parts:
+            return None
+        return re.compile(rf"^(?:{'|'.join(parts)})$", re.IGNORECASE | re.DOTALL)
+
+    def is_my_module(self, name: str | None) -> bool:
+        """True when ``name`` is one of the modules the user listed as their own."""
+        pattern = self._my_re
+        return (
+            bool(name) and pattern is not None and bool(pattern.match(normalize_module(name or "")))
+        )

@@ -47,20 +47,26 @@ from ..model import (
     BugCheck,
     BugCheckArg,
     BugCheckSource,
+    CodeSite,
+    ContextKind,
+    ExceptionAnalysis,
+    ExceptionRecord,
     Num,
     Position,
     Range,
+    RegisterContext,
     Stack,
     StackKind,
     SymbolRef,
 )
 from ..numbers import HEX_TOKEN, hex_int, parse_hex
 from .core import REGISTRY, BlockFn, Cursor, block
+from .exceptions import context_head, read_code_site, read_exception_record, read_registers
 from .stacks import read_frames
 
 # --------------------------------------------------------------------------- line shapes
 
-_TITLE = re.compile(r"^[ \t]*\*[ \t]+(?:Bugcheck|Exception) Analysis\b")
+_TITLE = re.compile(r"^[ \t]*\*[ \t]+(?P<kind>Bugcheck|Exception) Analysis\b")
 _STAR_BORDER = re.compile(r"^[ \t]*\*{10,}[ \t]*$")
 _STAR_SIDE = re.compile(r"^[ \t]*\*(?:[ \t]+\*)?[ \t]*$")
 _NAME = re.compile(r"^[ \t]*(?P<name>[A-Z][A-Z0-9_]{3,}) \((?P<code>[0-9a-fA-F]{1,8})\)[ \t]*$")
@@ -130,6 +136,11 @@ _VALUE_STOP = re.compile(
 )
 
 _STACK_KEY = "STACK_TEXT"
+_AV_PREFIX = "APPLICATION_VERIFIER_"
+#: Fields whose value lines are ``.exr`` / register / code-site output read into records.
+_DETAIL_KEYS = frozenset(
+    {"EXCEPTION_RECORD", "CONTEXT", "TRAP_FRAME", "FAULTING_IP", "FOLLOWUP_IP"}
+)
 #: Where ``bugcheck.symbol`` comes from, best first.
 _SYMBOL_KEYS = {"SYMBOL_NAME": 0, "FOLLOWUP_IP": 1, "FAULTING_IP": 3}
 _PROBABLY_RANK = 2
@@ -166,6 +177,14 @@ class _Read:
     stack: Stack | None = None
     seen_name: bool = False
     slot: int = 0  # index in session.bugchecks: records nested parsers add come after it
+    exception_title: bool = False  # the banner says ``Exception Analysis``
+    #: ``APPLICATION_VERIFIER_<LAYER>_<NAME> (<code>)``: an Application Verifier stop, not a bug check.
+    av_name: str | None = None
+    av_name_range: Range | None = None
+    av_code: Num | None = None
+    exception: ExceptionRecord | None = None
+    context: RegisterContext | None = None
+    faulting_ip: CodeSite | None = None
 
 
 def _span(cur: Cursor, l1: int, c1: int, l2: int, c2: int) -> Range:
@@ -229,6 +248,12 @@ def _read_name(cur: Cursor, i: int, st: _Read) -> int:
             st.code_range = cur.group_range(i, mu, "code")
             st.range = cur.rng(i, mu.start("kw"), mu.end("code") + 1)
             st.source = BugCheckSource.ANALYZE
+    elif m.group("name").startswith(_AV_PREFIX):
+        # an Application Verifier stop code, never a kernel bug check code
+        st.av_name = m.group("name")
+        st.av_name_range = cur.group_range(i, m, "name")
+        st.av_code = cur.num(i, m, "code")
+        st.range = cur.rng(i, m.start("name"), m.end("code") + 1)
     else:
         st.code = int(m.group("code"), 16)
         st.code_range = cur.group_range(i, m, "code")
@@ -417,11 +442,37 @@ def _read_field(cur: Cursor, i: int, m: Match[str], st: _Read) -> int:
     st.fields.append(AnalyzeField(key, value, key_range, value_range, rng))
     st.last = max(i, j - 1)
     _use_field(cur, i, m, key, val, cont, st, rng, key_range)
+    if key in _DETAIL_KEYS and j > first_cont:
+        _read_detail(cur, i, m, key, val, first_cont, j, st)
     if key == _STACK_KEY and st.stack is None and j > first_cont:
         stack, _ = read_frames(cur, first_cont, j, StackKind.STACK_TEXT)
         if stack.frames:
             st.stack = stack
     return j
+
+
+def _read_detail(
+    cur: Cursor, i: int, m: Match[str], key: str, val: str, first: int, end: int, st: _Read
+) -> None:
+    """Read the value lines of an exception record, a register dump or a code site."""
+    if key in ("FAULTING_IP", "FOLLOWUP_IP"):
+        site, _ = read_code_site(cur, first, end, key)
+        if key == "FAULTING_IP" and site is not None and st.faulting_ip is None:
+            st.faulting_ip = site
+        return
+    head_kind, token, col = context_head(val)
+    address: Num | None = None
+    if token is not None and token.strip("0x`"):
+        address = cur.num_at(i, token, m.start("val") + col)
+    if key == "EXCEPTION_RECORD":
+        rec, _ = read_exception_record(cur, first, end, in_analysis=True, record_address=address)
+        if rec is not None and st.exception is None:
+            st.exception = rec
+        return
+    kind = head_kind or (ContextKind.TRAP if key == "TRAP_FRAME" else ContextKind.CONTEXT)
+    ctx, _ = read_registers(cur, first, end, kind, frame_address=address, in_analysis=True)
+    if ctx is not None and key == "CONTEXT" and st.context is None:
+        st.context = ctx
 
 
 def _use_field(
@@ -600,8 +651,45 @@ def _read_followup(cur: Cursor, i: int, m: Match[str], st: _Read) -> int:
 # --------------------------------------------------------------------------- the record
 
 
-def _finish(cur: Cursor, st: _Read, show_code: tuple[int, Range] | None = None) -> BugCheck | None:
-    """Append the bug check ``st`` describes; None when no code is known."""
+def _is_exception_analysis(st: _Read) -> bool:
+    """A user-mode analysis: an Application Verifier name, or an exception banner without a code."""
+    if st.av_name is not None:
+        return True
+    return st.exception_title and st.code is None and st.key_code is None
+
+
+def _finish_exception(cur: Cursor, st: _Read) -> ExceptionAnalysis | None:
+    """Append the user-mode analysis ``st`` describes (None when it holds nothing)."""
+    if not (st.fields or st.av_name or st.exception or st.context or st.faulting_ip or st.stack):
+        return None
+    rng = st.range or cur.span(st.first, st.first)
+    ea = ExceptionAnalysis(
+        range=rng,
+        block_range=cur.span(st.first, max(st.first, st.last)),
+        fields=st.fields,
+        name=st.av_name,
+        name_range=st.av_name_range,
+        code=st.av_code,
+        description=" ".join(st.description),
+        args=st.args,
+        exception=st.exception,
+        context=st.context,
+        faulting_ip=st.faulting_ip,
+        symbol=st.symbols[min(st.symbols)] if st.symbols else None,
+        probably_caused_by=st.probably,
+        probably_caused_by_range=st.probably_range,
+        stack=st.stack,
+    )
+    cur.session.exception_analyses.append(ea)
+    return ea
+
+
+def _finish(
+    cur: Cursor, st: _Read, show_code: tuple[int, Range] | None = None
+) -> BugCheck | ExceptionAnalysis | None:
+    """Append the bug check (or user-mode analysis) ``st`` describes; None when there is none."""
+    if _is_exception_analysis(st):
+        return _finish_exception(cur, st)
     code, code_range, rng, source = st.code, st.code_range, st.range, st.source
     if code is None or code_range is None or rng is None or source is None:
         if st.key_code is not None:
@@ -668,7 +756,8 @@ def _show_code(cur: Cursor) -> tuple[int, Range] | None:
 def analyze_banner(cur: Cursor) -> int | None:
     """The ``!analyze`` star banner and everything under it."""
     line = cur.line
-    if _TITLE.match(cur.text(line)) is None:
+    title = _TITLE.match(cur.text(line))
+    if title is None:
         return None
     first = line
     for k in (line - 1, line - 2):
@@ -680,6 +769,9 @@ def analyze_banner(cur: Cursor) -> int | None:
         if i < cur.end and (_STAR_SIDE.match(cur.text(i)) or _STAR_BORDER.match(cur.text(i))):
             i += 1
     st = _Read(first=first, last=i - 1, lenient=True, slot=len(cur.session.bugchecks))
+    st.exception_title = title.group("kind") == "Exception"
+    if st.exception_title:
+        st.range = cur.rng(line, title.start("kind"), title.end())
     i = _read_body(cur, i, st)
     _finish(cur, st)
     return max(i, line + 1)

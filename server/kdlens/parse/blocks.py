@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from . import (
     analyze,  # noqa: F401
+    avrf,  # noqa: F401
+    exceptions,  # noqa: F401
     ln,  # noqa: F401
     modules,  # noqa: F401
     paths,  # noqa: F401
