@@ -425,3 +425,42 @@ def mutants(bases: dict[str, bytes], count: int, seed: int) -> list[Mutant]:
             out.append(next(streams[(turn // 2) % len(streams)]))
         turn += 1
     return out
+
+
+#: Named damage for focused tests: each makes lookups lose their source lines
+#: while the file still opens and keeps its identity.
+DAMAGE = (
+    "sections zeroed",
+    "sections missing",
+    "names zeroed",
+    "names missing",
+    "no line data",
+    "module stream shared",
+)
+
+
+def damaged(data: bytes, kind: str) -> bytes:
+    """``data`` with one named kind of damage (see ``DAMAGE``)."""
+    lay = Layout(data)
+    b = _Builder("", lay)
+    modules, sections, _symrec, debug_at = lay.dbi_layout()
+    names = lay.named_stream("/names")
+    if kind == "sections zeroed" and sections is not None:
+        return b.zero_stream(kind, sections).data
+    if kind == "sections missing":
+        return b.dbi_u16(kind, debug_at + 10, 0xFFFF).data
+    if kind == "names zeroed" and names is not None:
+        return b.zero_stream(kind, names).data
+    if kind == "names missing":
+        # the name map keeps its entry, spelled so that nobody asks for it
+        at = lay.stream(INFO).index(b"/names\0")
+        return b.put_stream(kind, INFO, at + 5, b"z").data
+    if kind == "no line data":
+        edits: dict[int, int] = {}
+        for rec, _stream in modules:
+            for i in range(4):  # the C13 line data size of every module
+                edits[lay.offset(DBI, rec + 44 + i)] = 0
+        return b.raw(kind, edits).data
+    if kind == "module stream shared" and len(modules) > 1:
+        return b.dbi_u16(kind, modules[1][0] + 34, modules[0][1]).data
+    raise ValueError(f"no such damage: {kind}")

@@ -275,3 +275,17 @@ def test_the_generator_is_deterministic_and_covers_every_kind() -> None:
         assert any(n.startswith(kind) for n in names), kind
     # every mutant differs from its pristine file
     assert all(m.data != bases[m.name.split("/", 1)[0]] for m in mutants(bases, COUNT, SEED))
+
+
+def test_the_work_meter_stops_a_run_that_never_ends() -> None:
+    """The bound is real: a loop that would spin forever is stopped by counting its calls."""
+
+    def endless() -> str | None:
+        while True:
+            len("spin")
+
+    meter = WorkMeter(limit=5000)
+    with pytest.raises(WorkExceeded):
+        meter.run(endless)
+    assert meter.calls == 5001
+    assert sys.getprofile() is None
