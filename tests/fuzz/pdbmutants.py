@@ -365,7 +365,8 @@ def structured(base: str, data: bytes) -> list[Mutant]:
         for value in (0x7FFFFFFF, 0xFFFFFFFF):
             out.append(b.put_stream(f"huge names size={value:#x}", names, 8, _u32(value)))
         out.append(b.put_stream("names zero size", names, 8, _u32(0)))
-    return out
+    # an edit that writes what was there already is no mutant
+    return [m for m in out if m.data != data]
 
 
 def random_mutants(base: str, data: bytes, seed: int) -> Iterator[Mutant]:
@@ -378,7 +379,7 @@ def random_mutants(base: str, data: bytes, seed: int) -> Iterator[Mutant]:
     # every block boundary (and one byte either side) first, then random points
     cuts: list[int] = [0, 1, 31, 32, 52, 56]
     for k in range(1, len(data) // bs + 1):
-        cuts.extend((k * bs - 1, k * bs, k * bs + 1))
+        cuts.extend(at for at in (k * bs - 1, k * bs, k * bs + 1) if at < len(data))
     cuts.reverse()
     n = 0
     while True:
@@ -393,7 +394,9 @@ def random_mutants(base: str, data: bytes, seed: int) -> Iterator[Mutant]:
             at = rng.choice(live)
             edits[at] = edits.get(at, data[at]) ^ (1 << rng.randrange(8))
         where = ",".join(f"{at}" for at in sorted(edits))
-        yield b.raw(f"flip@{where}", edits)
+        mutant = b.raw(f"flip@{where}", edits)
+        if mutant.data != data:  # two flips of one bit undo each other
+            yield mutant
 
 
 def mutants(bases: dict[str, bytes], count: int, seed: int) -> list[Mutant]:

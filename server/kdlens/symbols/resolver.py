@@ -644,7 +644,7 @@ class _Choice:
         None when one does, or when the log has no frame of the module with
         an address (then nothing needs lines). The frames are tried the way
         the analysis will ask, as code and as return addresses; when all
-        fail, the reader is asked why at the first frame's RVA, then about
+        fail, the reader is asked why at the first frames' RVAs, then about
         the PDB as a whole.
         """
         tried = self.sightings[:PROBE_FRAMES]
@@ -667,7 +667,8 @@ class _Choice:
                 f"none of the functions the log names ({shown}) is in the PDB, "
                 "so the module's load address is unknown"
             )
-        reason = table.line_problem(rvas[0]) or table.line_problem() or table.error
+        reason = next((p for p in map(table.line_problem, rvas[:4]) if p), None)
+        reason = reason or table.line_problem() or table.error
         return reason or f"no source line at RVA {rvas[0]:#x}, and the reader gives no reason"
 
 
