@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.pdb.pdbtest import BUILDS, patch_stream, pdb_bytes, stream_data
+from fuzz.pdbmutants import damaged
 from kdlens.symbols.pdb import PdbError, PdbFile
+from kdlens.symbols.pdb.dbi import parse_dbi
 from kdlens.symbols.pdb.msf import Msf
 
 
@@ -115,3 +117,96 @@ def test_named_stream_map_with_huge_counts() -> None:
     data = pdb_bytes("x86-O2")
     # After version, signature, age and GUID (28 bytes) comes the name buffer size.
     assert not _exercise(patch_stream(data, 1, 28, struct.pack("<I", 0xFFFFFF00)))
+
+
+# ------------------------------------------------------------------ why no source line
+
+
+def _probe(pdb: PdbFile, name: str = "MyAllocate") -> int:
+    f = pdb.function_by_name(name)
+    assert f is not None
+    return f.rva + 4
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_line_problem_is_none_where_lines_resolve(build: str) -> None:
+    pdb = PdbFile.from_bytes(pdb_bytes(build))
+    rva = _probe(pdb)
+    loc = pdb.lookup(rva)
+    assert loc is not None and loc.file and loc.line
+    assert pdb.line_problem(rva) is None
+    assert pdb.line_problem() is None
+    # an address in the image headers: nothing covers it, and that is the reason
+    assert pdb.lookup(0x10) is None
+    assert pdb.line_problem(0x10) == "no function of the PDB covers RVA 0x10"
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_zeroed_section_headers_are_an_error_not_wrong_addresses(build: str) -> None:
+    pristine = PdbFile.from_bytes(pdb_bytes(build))
+    pdb = PdbFile.from_bytes(damaged(pdb_bytes(build), "sections zeroed"))
+    assert pdb.symbol_key == pristine.symbol_key  # the identity is still readable
+    with pytest.raises(PdbError, match=r"section headers are damaged \(section 1 '' at RVA 0\)"):
+        pdb.functions()
+    with pytest.raises(PdbError, match="section headers are damaged"):
+        pdb.lookup(_probe(pristine))
+    reason = pdb.line_problem()
+    assert reason is not None and "section headers are damaged" in reason
+
+
+def test_missing_section_headers_are_named() -> None:
+    pdb = PdbFile.from_bytes(damaged(pdb_bytes("x86-O2"), "sections missing"))
+    assert pdb.sections == ()
+    assert pdb.line_problem(0x1000) == (
+        "the PDB has no section headers: addresses cannot be computed"
+    )
+
+
+def test_section_headers_out_of_order_are_damaged() -> None:
+    data = pdb_bytes("x64-O0")
+    index = parse_dbi(stream_data(data, 3)).section_header_stream
+    assert index is not None
+    # the second header's RVA (at 40 + 12) moved below the first one's
+    pdb = PdbFile.from_bytes(patch_stream(data, index, 52, struct.pack("<I", 0x800)))
+    with pytest.raises(PdbError, match=r"section 2 '\.rdata' overlaps the one before it"):
+        pdb.functions()
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_unreadable_names_stream_is_the_reason(build: str) -> None:
+    rva = _probe(PdbFile.from_bytes(pdb_bytes(build)))
+    pdb = PdbFile.from_bytes(damaged(pdb_bytes(build), "names zeroed"))
+    assert pdb.functions()  # functions need no file names
+    with pytest.raises(PdbError, match="/names string table has a bad signature"):
+        pdb.lookup(rva)
+    for at in (rva, None):
+        assert pdb.line_problem(at) == (
+            "the /names stream is unreadable: /names string table has a bad signature"
+        )
+
+
+def test_missing_names_stream_is_the_reason() -> None:
+    data = damaged(pdb_bytes("x64-O2"), "names missing")
+    pdb = PdbFile.from_bytes(data)
+    assert "/names" not in pdb.named_streams
+    rva = _probe(pdb)
+    loc = pdb.lookup(rva)
+    assert loc is not None and loc.function == "MyAllocate" and loc.file is None
+    assert pdb.line_problem(rva) == "the PDB has no /names stream, so source files cannot be named"
+
+
+def test_module_without_line_data_is_the_reason() -> None:
+    pdb = PdbFile.from_bytes(damaged(pdb_bytes("x86-O0"), "no line data"))
+    rva = _probe(pdb)
+    loc = pdb.lookup(rva)
+    assert loc is not None and loc.function == "MyAllocate" and loc.line is None
+    assert pdb.line_problem(rva) == (
+        "no line data for the module C:\\build\\mydriver\\x86-O0\\alloc.obj"
+    )
+    assert pdb.line_problem() == "no line data for any module"
+
+
+def test_module_stream_claimed_twice_is_refused() -> None:
+    pdb = PdbFile.from_bytes(damaged(pdb_bytes("x64-O2"), "module stream shared"))
+    with pytest.raises(PdbError, match="its stream 11 is also another module's"):
+        pdb.functions()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from fixtures.symbols.symtest import (
     source,
     store,
 )
+from fuzz.pdbmutants import damaged
 from kdlens.analysis import Analysis, Severity, analyze
 from kdlens.analysis.evidence import Origin, SourceLocation
 from kdlens.model import Range, Session, StackKind, SymbolRef
@@ -534,3 +536,97 @@ def test_hover_on_a_module_says_what_became_of_its_symbol_file(tmp_path: Path) -
     assert res is not None
     assert "Symbol file: mismatch" in res.markdown
     assert "0000000011112222333344444444444" in res.markdown.replace("-", "").upper()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (
+            "names zeroed",
+            "the /names stream is unreadable: /names string table has a bad signature",
+        ),
+        ("names missing", "the PDB has no /names stream, so source files cannot be named"),
+        ("no line data", "no line data for the module C:\\build\\mydriver\\x64-O2\\"),
+        ("sections zeroed", "the section headers are damaged (section 1 '' at RVA 0)"),
+    ],
+)
+def test_pdb_without_source_lines_says_why(tmp_path: Path, damage: str, reason: str) -> None:
+    """A PDB that opens but gives no line for any frame of its driver is reported with the reason."""
+    root = store(tmp_path / "sym", "x64-O2")
+    target = root / "mydriver.pdb" / key_of("x64-O2") / "mydriver.pdb"
+    target.write_bytes(damaged(pdb_bytes("x64-O2"), damage))
+    symbols = source(root, tmp_path / "cache")
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    ((code, message),) = symbol_diagnostics(a)
+    assert code == "symbol-error"
+    assert str(target) in message and reason in message
+    assert all(leak.source is None for leak in a.leaks)
+    status = symbols.status("mydriver")
+    assert status is not None and status.state is SymbolState.ERROR
+    assert reason in status.message
+
+
+def test_a_pdb_that_resolves_some_frames_is_not_reported(tmp_path: Path) -> None:
+    """The check asks for one line, not all: the good fixtures above pass it, and so does
+    a log with one frame the PDB knows among frames of functions it does not have."""
+    text = X64_LOG.read_text(encoding="utf-8")
+    text = text.replace("mydriver!StreamRequest+0x2f", "mydriver!NoSuchFunction+0x2f")
+    symbols = source(store(tmp_path / "sym", "x64-O2"), tmp_path / "cache")
+    _, a = analyze_log(text, symbols)
+    assert symbol_diagnostics(a) == []
+    status = symbols.status("mydriver")
+    assert status is not None and status.state is SymbolState.VERIFIED
+
+
+def test_mismatch_in_a_misnamed_store_folder_prints_the_files_own_identity(
+    tmp_path: Path,
+) -> None:
+    # x64-O0's PDB filed under a folder whose name is neither its key nor the wanted one
+    wrong = "0123456789ABCDEF0123456789ABCDEF1"
+    folder = tmp_path / "sym" / "mydriver.pdb" / wrong
+    folder.mkdir(parents=True)
+    shutil.copy(pdb_path("x64-O0"), folder / "mydriver.pdb")
+    symbols = source(tmp_path / "sym", tmp_path / "cache")
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    ((code, message),) = symbol_diagnostics(a)
+    assert code == "symbol-mismatch"
+    assert (
+        "the log's !lmi record expects GUID 7834772B-26A0-5685-4C4C-44205044422E age 1" in message
+    )
+    assert "is GUID 56579EC8-A7D0-6FF5-4C4C-44205044422E age 1" in message  # read from the file
+    assert f"its store folder {wrong} names GUID 01234567-89AB-CDEF-0123-456789ABCDEF age 1" in (
+        message
+    )
+    status = symbols.status("mydriver")
+    assert status is not None and status.state is SymbolState.MISMATCH
+    assert (status.expected, status.found) == (key_of("x64-O2"), key_of("x64-O0"))
+
+
+def test_right_pdb_in_a_misnamed_store_folder_is_used(tmp_path: Path) -> None:
+    # x64-O2's PDB (the one the log wants) filed under x64-O0's folder
+    folder = tmp_path / "sym" / "mydriver.pdb" / key_of("x64-O0")
+    folder.mkdir(parents=True)
+    shutil.copy(pdb_path("x64-O2"), folder / "mydriver.pdb")
+    symbols = source(tmp_path / "sym", tmp_path / "cache")
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    assert symbol_diagnostics(a) == []
+    status = symbols.status("mydriver")
+    assert status is not None and status.state is SymbolState.VERIFIED
+    assert status.found == key_of("x64-O2")
+    assert f"its store folder {key_of('x64-O0')} names" in status.message
+    assert [at(leak.source) for leak in a.leaks] == [
+        X64_FRAMES["mydriver!MyAllocate+0x1d"],
+        X64_FRAMES["mydriver!QueueDeferredWork+0x98"],
+        X64_FRAMES["mydriver!MyAllocate+0x1d"],
+    ]
+
+
+def test_damaged_pdb_in_a_misnamed_store_folder_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "sym" / "mydriver.pdb" / key_of("x64-O0")
+    folder.mkdir(parents=True)
+    (folder / "mydriver.pdb").write_bytes(pdb_bytes("x64-O2")[:5000])
+    symbols = source(tmp_path / "sym", tmp_path / "cache")
+    _, a = analyze_log(X64_LOG.read_text(encoding="utf-8"), symbols)
+    ((code, message),) = symbol_diagnostics(a)
+    assert code == "symbol-error"
+    assert str(folder / "mydriver.pdb") in message and "cannot be read" in message

@@ -40,6 +40,8 @@ CACHE_ENV = "KDLENS_CACHE_DIR"
 _FORMAT = "kdlens-pdb-table 1"
 #: PDB tables kept in memory (the LRU); each holds a function list and maybe an open file.
 MEMORY_SLOTS = 6
+#: Identities (GUID+age keys) of PDB files remembered without their tables.
+IDENTITY_SLOTS = 256
 
 
 def default_cache_dir() -> Path | None:
@@ -140,6 +142,35 @@ class TableCache:
         self._lock = threading.Lock()
         self._memory: OrderedDict[FileKey, SymbolTable] = OrderedDict()
         self._loading: dict[FileKey, Future[SymbolTable]] = {}
+        self._identities: OrderedDict[FileKey, str] = OrderedDict()
+
+    def identity(self, path: Path) -> str:
+        """The GUID+age key of the PDB at ``path``, as the file itself says.
+
+        Cheaper than ``get``: only the headers are read (or a table already
+        at hand is asked). A symbol store's folder name is where a file was
+        put, not what it is; this is what it is. Raises ``PdbError`` when the
+        file is not a readable PDB.
+        """
+        key = FileKey.of(path)
+        with self._lock:
+            table = self._memory.get(key)
+            if table is not None:
+                return table.key
+            known = self._identities.get(key)
+            if known is not None:
+                return known
+        data = self.disk.load(key) if self.disk is not None else None
+        if data is not None:
+            found = data.key
+        else:
+            with PdbFile.open(path) as pdb:
+                found = pdb.symbol_key
+        with self._lock:
+            self._identities[key] = found
+            while len(self._identities) > IDENTITY_SLOTS:
+                self._identities.popitem(last=False)
+        return found
 
     def get(self, path: Path, deadline: float) -> SymbolTable:
         """The table of the PDB at ``path``.

@@ -7,7 +7,9 @@ returns a ``SessionSymbols`` resolver plus the diagnostics worth showing:
 
 - ``symbol-mismatch``: a PDB was found but its GUID/age is not the one the
   log (``!lmi``) or the image (its CodeView record) asks for; it is not used;
-- ``symbol-error``: a PDB could not be read (truncated, damaged);
+- ``symbol-error``: a PDB could not be read (truncated, damaged), or it was
+  read but gives no source line for any of the module's frames in the log
+  (damaged section headers or ``/names``, no line data), with the reason;
 - ``symbol-timeout``: loading took longer than the time limit;
 - ``symbol-stripped``: the PDB holds public symbols only, so no source lines;
 - ``symbol-not-found``: no PDB on the symbol path for a driver Driver
@@ -53,6 +55,8 @@ UNVERIFIED_NOTE = "unverified: matched by name only"
 DEFAULT_TIME_LIMIT = 20.0
 #: Modules whose symbol files one analysis looks for.
 MAX_MODULES = 40
+#: Frames of a module tried, once its PDB is chosen, to check that it gives source lines.
+PROBE_FRAMES = 32
 _IMAGE_EXTENSIONS = (".sys", ".dll", ".exe")
 
 
@@ -369,6 +373,13 @@ class SymbolFiles:
         return resolver, diagnostics
 
 
+def _folder_note(found: Found, key: str) -> str:
+    """A remark when the store folder a PDB sits in names another version than the file is."""
+    if found.key is None or _same_key(found.key, key):
+        return ""
+    return f" (its store folder {found.key} names {_key_text(found.key)})"
+
+
 def _key_text(key: str) -> str:
     """``GUID age N`` for messages."""
     age = key[32:] or "?"
@@ -467,8 +478,19 @@ class _Choice:
         unverified: list[tuple[Found, SymbolTable]] = []
         for found in candidates:
             if expected and found.key and not _same_key(found.key, expected):
-                mismatches.append((found, found.key, expected, expected_from or ""))
-                continue
+                # The store folder's name says another version, but a folder can be
+                # misnamed: only the file itself says which PDB it is.
+                if time.monotonic() >= self.deadline:
+                    self._timeout(found, statuses, diagnostics)
+                    return
+                try:
+                    real = self.source.tables.identity(found.path)
+                except PdbError as exc:
+                    errors.append((found, exc.reason))
+                    continue
+                if not _same_key(real, expected):
+                    mismatches.append((found, real, expected, expected_from or ""))
+                    continue
             try:
                 table = self.source.tables.get(found.path, self.deadline)
             except LoadTimeout:
@@ -507,7 +529,8 @@ class _Choice:
             found, key, want, by = mismatches[0]
             message = (
                 f"{found.path.name} does not match {w.display}: {by} expects {_key_text(want)}, "
-                f"the PDB at {found.path} is {_key_text(key)}; it is not used"
+                f"the PDB at {found.path} is {_key_text(key)}{_folder_note(found, key)}; "
+                "it is not used"
             )
             if len(mismatches) > 1:
                 message += f" ({len(mismatches) - 1} other PDB(s) do not match either)"
@@ -583,7 +606,7 @@ class _Choice:
             base = verdict.base
         how = "verified" if verified else UNVERIFIED_NOTE
         where = f"loaded at 0x{base:x}" if base is not None else "load address unknown"
-        message = f"{w.display}: {found.path} ({how}), {where}"
+        message = f"{w.display}: {found.path} ({how}), {where}{_folder_note(found, table.key)}"
         stripped = table.data.stripped
         if stripped:
             message += "; public symbols only, no source lines"
@@ -617,8 +640,62 @@ class _Choice:
                     "PDB): functions can be named but source lines are not available",
                 )
             )
+        entry = _Bound(w.display, table, verified, base, size)
+        if not stripped and (verdict is None or verdict.conflict is None):
+            reason = self._no_lines(entry)
+            if reason is not None:
+                frames = min(len(self.sightings), PROBE_FRAMES)
+                text = (
+                    f"the symbol file {found.path} for {w.display} gives no source line for "
+                    f"any of the {frames} frame(s) of {w.display} tried: {reason}"
+                )
+                diagnostics.append(self.diagnostic(CODE_ERROR, text))
+                status = replace(status, state=SymbolState.ERROR, message=f"{message}; {text}")
         statuses[w.key] = status
-        bound[w.key] = _Bound(w.display, table, verified, base, size)
+        bound[w.key] = entry
+
+    def _no_lines(self, entry: _Bound) -> str | None:
+        """Why none of the log's frames of this module resolves to a source line.
+
+        None when one does, or when the log has no frame of the module with
+        an address (then nothing needs lines). The frames are tried the way
+        the analysis will ask, as code and as return addresses; when all
+        fail, the reader is asked why at the first frames' RVAs, then about
+        the PDB as a whole.
+        """
+        tried = self.sightings[:PROBE_FRAMES]
+        if not tried:
+            return None
+        probe = SessionSymbols({self.w.key: entry}, {})
+        rvas: list[int] = []
+        for s in tried:
+            for ret in (False, True):
+                if probe.resolve(s.address, s.symbol, return_address=ret) is not None:
+                    return None
+            rva = _sighting_rva(s, entry)
+            if rva is not None:
+                rvas.append(rva)
+        table = entry.table
+        if not rvas:
+            names = sorted({s.function for s in tried if s.function})
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            return (
+                f"none of the functions the log names ({shown}) is in the PDB, "
+                "so the module's load address is unknown"
+            )
+        reason = next((p for p in map(table.line_problem, rvas[:4]) if p), None)
+        reason = reason or table.line_problem() or table.error
+        return reason or f"no source line at RVA {rvas[0]:#x}, and the reader gives no reason"
+
+
+def _sighting_rva(s: Sighting, entry: _Bound) -> int | None:
+    """Where a sighting is in the PDB: by the load base when known, else by its symbol."""
+    if entry.base is not None and entry.base <= s.address < entry.base + entry.size:
+        return s.address - entry.base
+    if s.function is None:
+        return s.offset
+    fn = entry.table.function_by_name(s.function)
+    return fn[1] + s.offset if fn is not None else None
 
 
 def _rva_lookup(table: SymbolTable) -> Callable[[str], int | None]:

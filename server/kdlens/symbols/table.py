@@ -143,20 +143,36 @@ class SymbolTable:
             hit = self._by_lower.get(name.lower())
         return hit
 
+    def _open(self) -> PdbFile:
+        """The PDB itself, opened on first use (call with the lock held; raises ``PdbError``)."""
+        if self._pdb is None:
+            pdb = PdbFile.open(self.path)
+            if pdb.guid.hex.upper() != self.data.guid:
+                pdb.close()
+                raise PdbError("the file changed since it was indexed")
+            self._pdb = pdb
+        return self._pdb
+
     def lookup(self, rva: int) -> Location | None:
         """Function and source line at ``rva``; None when nothing covers it or the file fails."""
         with self._lock:
             try:
-                if self._pdb is None:
-                    pdb = PdbFile.open(self.path)
-                    if pdb.guid.hex.upper() != self.data.guid:
-                        pdb.close()
-                        raise PdbError("the file changed since it was indexed")
-                    self._pdb = pdb
-                return self._pdb.lookup(rva)
+                return self._open().lookup(rva)
             except PdbError as exc:
                 self.error = exc.reason
                 return None
+
+    def line_problem(self, rva: int | None = None) -> str | None:
+        """Why ``lookup(rva)`` (or, without ``rva``, the PDB) gives no source line; None when it does.
+
+        The resolver asks this when none of a module's frames resolves, so
+        that the user reads a reason instead of meeting silence.
+        """
+        with self._lock:
+            try:
+                return self._open().line_problem(rva)
+            except PdbError as exc:
+                return exc.reason
 
     def close(self) -> None:
         """Release the open file; a later lookup opens it again."""

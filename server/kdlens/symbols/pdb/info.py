@@ -73,6 +73,11 @@ class StringTable:
         self._buffer = r.take(size)
         self._cache: dict[int, str] = {}
 
+    @property
+    def size(self) -> int:
+        """Bytes of string data."""
+        return len(self._buffer)
+
     def get(self, offset: int) -> str:
         """The string starting at ``offset``."""
         cached = self._cache.get(offset)

@@ -152,6 +152,10 @@ class _Module:
             i = first - 1
         return None
 
+    @property
+    def has_lines(self) -> bool:
+        return bool(self._line_rows)
+
     def line_at(self, rva: int) -> tuple[int, int] | None:
         """``(file checksum offset, line)`` of the line row covering ``rva``."""
         i = bisect.bisect_right(self._line_starts, rva) - 1
@@ -160,6 +164,36 @@ class _Module:
             if rva < end:
                 return file, line
         return None
+
+
+#: A section's end beyond this cannot be an RVA of a PE image (they are 32-bit).
+_RVA_LIMIT = 1 << 32
+
+
+def _section_problem(sections: tuple[SectionHeader, ...]) -> str:
+    """Why ``sections`` cannot place code, "" when they look like a real image's headers.
+
+    An image's sections start after its headers (RVA > 0) and follow one
+    another in ascending, non-overlapping order; a zeroed stream or one read
+    from the wrong blocks breaks that almost always.
+    """
+    if not sections:
+        return "the PDB has no section headers: addresses cannot be computed"
+    previous_end = 1
+    for number, s in enumerate(sections, 1):
+        if s.virtual_address < previous_end:
+            what = "at RVA 0" if s.virtual_address == 0 else "overlaps the one before it"
+            return (
+                f"the section headers are damaged (section {number} {s.name!r} {what}): "
+                "addresses cannot be computed"
+            )
+        previous_end = s.virtual_address + max(s.virtual_size, 1)
+        if previous_end > _RVA_LIMIT:
+            return (
+                f"the section headers are damaged (section {number} {s.name!r} ends past 4 GB): "
+                "addresses cannot be computed"
+            )
+    return ""
 
 
 def _guarded(what: str, fn: Callable[[], _T]) -> _T:
@@ -192,9 +226,13 @@ class PdbFile:
             self.close()
             raise
         self._amap = AddressMap(self._sections, self._dbi.contributions, len(self._dbi.modules))
+        #: why the section headers cannot be used, "" when they can, None before checking
+        self._section_problem: str | None = None
         self._modules: dict[int, _Module] = {}
+        self._shared: frozenset[int] | None = None
         self._names: StringTable | None = None
         self._names_loaded = False
+        self._names_error: str | None = None
         self._inlinees: InlineeNames | None = None
         self._publics: list[tuple[int, str, int]] | None = None
         self._public_starts: list[int] = []
@@ -280,19 +318,46 @@ class PdbFile:
 
     # ----------------------------------------------------------- loading
     def _require_sections(self) -> None:
-        if not self._sections:
-            raise PdbError("the PDB has no section headers: addresses cannot be computed")
+        """Refuse to turn ``section:offset`` into RVAs through missing or damaged headers.
+
+        Zeroed or misdirected section header streams still parse (every
+        40-byte chunk is "a header"), and would silently put every function
+        and line at a wrong address; the checks here make that an error
+        with a reason instead.
+        """
+        if self._section_problem is None:
+            self._section_problem = _section_problem(self._sections)
+        if self._section_problem:
+            raise PdbError(self._section_problem)
 
     def _string_table(self) -> StringTable | None:
+        """``/names``, None when the PDB has none; raises ``PdbError`` (every time) when unreadable."""
+        if self._names_error is not None:
+            raise PdbError(self._names_error)
         if not self._names_loaded:
             self._names_loaded = True
             index = self._info.named_streams.get("/names")
             if index is not None and self._msf.has_stream(index):
                 msf = self._msf
-                self._names = _guarded(
-                    "/names", lambda: StringTable(msf.read_stream(index, "/names"))
-                )
+                try:
+                    self._names = _guarded(
+                        "/names", lambda: StringTable(msf.read_stream(index, "/names"))
+                    )
+                except PdbError as exc:
+                    self._names_error = exc.reason
+                    raise
         return self._names
+
+    def _shared_module_streams(self) -> frozenset[int]:
+        """Stream numbers that more than one module claims."""
+        if self._shared is None:
+            seen: set[int] = set()
+            shared: set[int] = set()
+            for m in self._dbi.modules:
+                if m.stream is not None:
+                    (shared if m.stream in seen else seen).add(m.stream)
+            self._shared = frozenset(shared)
+        return self._shared
 
     def _module(self, index: int) -> _Module:
         mod = self._modules.get(index)
@@ -306,6 +371,10 @@ class PdbFile:
         what = f"module {info.index} ({info.name})"
         if info.stream is None or not self._msf.has_stream(info.stream):
             return _Module(info, [], C13Info(), self._amap)
+        if info.stream in self._shared_module_streams():
+            # Each module has a stream of its own; a damaged DBI naming one stream for
+            # many modules would otherwise have it read (and parsed) once per module.
+            raise PdbError(f"{what}: its stream {info.stream} is also another module's")
         data = self._msf.read_stream(info.stream, what)
         sym_end = info.symbols_size
         c13_start = sym_end + info.c11_size
@@ -456,6 +525,13 @@ class PdbFile:
         return _guarded(f"lookup {rva:#x}", lambda: self._lookup(rva))
 
     def _lookup(self, rva: int) -> Location | None:
+        hit = self._procedure_at(rva)
+        if hit is not None:
+            return self._locate(hit[0], hit[1], rva)
+        return self._public_location(rva) if rva >= 0 else None
+
+    def _procedure_at(self, rva: int) -> tuple[_Module, _Proc] | None:
+        """The module and procedure (or thunk) whose code covers ``rva``."""
         self._require_sections()
         if rva < 0:
             return None
@@ -467,8 +543,77 @@ class PdbFile:
             mod = self._module(index)
             proc = mod.proc_at(rva)
             if proc is not None:
-                return self._locate(mod, proc, rva)
-        return self._public_location(rva)
+                return mod, proc
+        return None
+
+    def line_problem(self, rva: int | None = None) -> str | None:
+        """Why ``lookup(rva)`` gives no source file and line; None when it does.
+
+        Without ``rva``, why the PDB as a whole gives no source lines (None
+        when nothing is found wrong). Damage that a lookup survives quietly
+        (no ``/names`` stream, a module without line tables, a line table
+        naming an unknown file) gets a sentence here, so that a caller
+        finding no lines can always say why. Never raises.
+        """
+        try:
+            return _guarded("line check", lambda: self._line_problem(rva))
+        except PdbError as exc:
+            return exc.reason
+
+    def _line_problem(self, rva: int | None) -> str | None:
+        self._require_sections()
+        if rva is None:
+            return self._names_problem() or self._modules_problem()
+        hit = self._procedure_at(rva)
+        if hit is None:
+            public = self._public_location(rva)
+            if public is not None:
+                return f"{public.function} at RVA {rva:#x} is known from public symbols only"
+            return f"no function of the PDB covers RVA {rva:#x}"
+        mod, proc = hit
+        where = f"RVA {rva:#x} ({proc.name}, module {mod.info.name})"
+        names = self._names_problem()
+        if names:
+            return names
+        loc = self._locate(mod, proc, rva)
+        if loc.file and loc.line:
+            return None
+        if not mod.has_lines:
+            return f"no line data for the module {mod.info.name}"
+        if mod.line_at(rva) is None:
+            return f"no line data covers {where}"
+        for frame in loc.frames:
+            if frame.file is None or frame.line is None:
+                return f"the line data of {where} names no source file for {frame.function}"
+        return f"no source line for {where}"  # pragma: no cover - every frame has file and line
+
+    def _names_problem(self) -> str | None:
+        """Why file names cannot be read from ``/names``, None when they can."""
+        index = self._info.named_streams.get("/names")
+        if index is None:
+            return "the PDB has no /names stream, so source files cannot be named"
+        if not self._msf.has_stream(index):
+            return f"the /names stream ({index}) does not exist, so source files cannot be named"
+        try:
+            table = self._string_table()
+        except PdbError as exc:
+            return f"the /names stream is unreadable: {exc.reason}"
+        if table is None or not table.size:
+            return "the /names stream is empty, so source files cannot be named"
+        return None
+
+    def _modules_problem(self) -> str | None:
+        """Why no module gives lines: every module unreadable or without line tables."""
+        errors: list[str] = []
+        for index in range(len(self._dbi.modules)):
+            try:
+                if self._module(index).has_lines:
+                    return None
+            except PdbError as exc:
+                errors.append(exc.reason)
+        if errors:
+            return f"no module with line data could be read ({errors[0]})"
+        return "no line data for any module"
 
     def _locate(self, mod: _Module, proc: _Proc, rva: int) -> Location:
         frames: list[Frame] = []
