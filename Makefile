@@ -52,6 +52,9 @@ clean:
 # exactly as client/package-lock.json pins them (install scripts off: nothing
 # is fetched beyond the registry packages), type-checks and bundles;
 # `make vsix` packages kdlens-<version>.vsix at the top of the checkout.
+# The build also installs the server's libraries, pinned with hashes in
+# client/server-requirements.lock, into the package with $(PYTHON)'s pip (this
+# machine may use the package index; a user's machine never needs one).
 # Under `make test` a machine without npm only gets a note (the extension's
 # tests then skip); asked for directly, both targets need npm.
 CLIENT_STAMP := client/node_modules/.kdlens-installed
@@ -74,10 +77,10 @@ $(CLIENT_STAMP): client/package.json client/package-lock.json
 	@touch $@
 
 client: $(CLIENT_STAMP)
-	cd client && npm run --silent lint && npm run --silent build
+	cd client && npm run --silent lint && KDLENS_BUILD_PYTHON="$(PYTHON)" npm run --silent build
 
 vsix: client
-	cd client && npm run --silent package
+	cd client && KDLENS_BUILD_PYTHON="$(PYTHON)" npm run --silent package
 endif
 
 client-clean:
