@@ -19,15 +19,22 @@ import sys
 MIN_PYTHON = (3, 10)
 
 
-def main():
-    if sys.version_info < MIN_PYTHON:
-        sys.stderr.write(
-            "kdlens needs Python %d.%d or newer; this is %s (%s)\n"
-            % (MIN_PYTHON + (sys.version.split()[0], sys.executable))
-        )
-        return 2
+def add_shipped_paths():  # type: () -> None
+    """Puts the shipped kdlens and its libraries before everything else on sys.path."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:0] = [here, os.path.join(here, "vendor")]
+
+
+def main():  # type: () -> int
+    if sys.version_info < MIN_PYTHON:
+        # %-formatting and tuple concatenation: they parse on any Python.
+        found = (sys.version.split()[0], sys.executable)
+        sys.stderr.write(
+            "kdlens needs Python %d.%d or newer; this is %s (%s)\n"  # noqa: UP031
+            % (MIN_PYTHON + found)
+        )
+        return 2
+    add_shipped_paths()
     sys.argv[0] = "kdlens"
     # The same as `python -m kdlens ...`: kdlens/__main__.py ends in SystemExit.
     runpy.run_module("kdlens", run_name="__main__", alter_sys=True)

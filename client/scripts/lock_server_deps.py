@@ -37,9 +37,9 @@ try:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 except ImportError:  # pip always carries a copy
-    from pip._vendor.packaging.markers import default_environment  # type: ignore[no-redef]
-    from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
-    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[no-redef]
+    from pip._vendor.packaging.markers import default_environment  # type: ignore[no-redef, assignment, unused-ignore]
+    from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef, assignment, unused-ignore]
+    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[no-redef, assignment, unused-ignore]
 
 CLIENT = Path(__file__).resolve().parent.parent
 REPO = CLIENT.parent
@@ -91,12 +91,12 @@ def resolve(requirements: list[str], work: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def needed_elsewhere(entries: list[dict[str, Any]], have: set[str]) -> dict[str, set[str]]:
+def needed_elsewhere(entries: list[dict[str, Any]], have: set[Any]) -> dict[str, set[str]]:
     """Dependencies some supported Python needs that the resolution left out.
 
     Returns each missing requirement string with the distributions asking for it.
     """
-    base = default_environment()
+    base = {key: str(value) for key, value in default_environment().items()}
     missing: dict[str, set[str]] = {}
     for entry in entries:
         meta = entry["metadata"]
@@ -208,7 +208,9 @@ def main() -> int:
     if args.check:
         current = LOCK.read_text(encoding="utf-8") if LOCK.exists() else ""
         if current != text:
-            print(f"lock: {LOCK.relative_to(REPO)} is out of date; run this script", file=sys.stderr)
+            print(
+                f"lock: {LOCK.relative_to(REPO)} is out of date; run this script", file=sys.stderr
+            )
             return 1
         print(f"lock: {LOCK.relative_to(REPO)} is up to date")
         return 0
