@@ -52,10 +52,15 @@ clean:
 # exactly as client/package-lock.json pins them (install scripts off: nothing
 # is fetched beyond the registry packages), type-checks and bundles;
 # `make vsix` packages kdlens-<version>.vsix at the top of the checkout.
+# The build also installs the server's libraries, pinned with hashes in
+# client/server-requirements.lock, into the package with pip (this machine may
+# use the package index; a user's machine never needs one): the pip of .venv
+# when it exists (`make test` makes it first), else that of $(PYTHON).
 # Under `make test` a machine without npm only gets a note (the extension's
 # tests then skip); asked for directly, both targets need npm.
 CLIENT_STAMP := client/node_modules/.kdlens-installed
 NPM := $(shell command -v npm 2>/dev/null)
+BUILD_PYTHON = $(if $(wildcard $(BIN)/python),$(abspath $(BIN)/python),$(if $(findstring /,$(PYTHON)),$(abspath $(PYTHON)),$(PYTHON)))
 
 .PHONY: client vsix client-clean
 
@@ -74,10 +79,10 @@ $(CLIENT_STAMP): client/package.json client/package-lock.json
 	@touch $@
 
 client: $(CLIENT_STAMP)
-	cd client && npm run --silent lint && npm run --silent build
+	cd client && npm run --silent lint && KDLENS_BUILD_PYTHON="$(BUILD_PYTHON)" npm run --silent build
 
 vsix: client
-	cd client && npm run --silent package
+	cd client && KDLENS_BUILD_PYTHON="$(BUILD_PYTHON)" npm run --silent package
 endif
 
 client-clean:

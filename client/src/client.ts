@@ -10,6 +10,8 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 
+import { kdlensCommand } from "./launch";
+
 export const CLIENT_ID = "kdlens";
 export const LANGUAGE_ID = "windbg-log";
 export const COPY_COMMAND = "kdlens.copyCommand";
@@ -47,23 +49,16 @@ export async function copyToClipboard(result: unknown): Promise<void> {
 }
 
 export interface ServerLaunch {
-  /** The interpreter that has the server's dependencies. */
+  /** The interpreter (3.10 or newer) that runs the shipped launcher. */
   python: string;
-  /** The folder that holds the `kdlens` package (PYTHONPATH). */
-  serverDir: string;
-}
-
-/** The environment the server runs in: the shipped package first on the path. */
-export function serverEnv(serverDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, PYTHONPATH: serverDir };
+  /** The extension's folder (holds server/launch.py, server/kdlens, server/vendor). */
+  extensionDir: string;
 }
 
 export function createClient(launch: ServerLaunch, output: vscode.LogOutputChannel): LanguageClient {
   const run = {
-    command: launch.python,
-    args: ["-m", "kdlens", "serve"],
+    ...kdlensCommand(launch.python, launch.extensionDir, ["serve"]),
     transport: TransportKind.stdio,
-    options: { env: serverEnv(launch.serverDir) },
   };
   const serverOptions: ServerOptions = { run, debug: run };
   const clientOptions: LanguageClientOptions = {

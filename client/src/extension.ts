@@ -1,25 +1,26 @@
 // Entry point: wires content detection, the large-file warning, the two
 // commands, and a language client that starts on the first WinDbg log.
 
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 
-import { LANGUAGE_ID, createClient } from "./client";
+import { LANGUAGE_ID, type ServerLaunch, createClient } from "./client";
 import { DETECT_LINE_LIMIT, isCandidate, looksLikeDebuggerLog } from "./detect";
 import { LargeFileWatcher } from "./largeFiles";
+import { kdlensCommand, missingServerFiles, removeOldEnvironment } from "./launch";
 import { MIN_PYTHON, NoPythonError, candidates, describe, findPython } from "./python";
 import { activeInterpreter } from "./pythonExtension";
-import { parseRequirements, unmet } from "./requirements";
-import { RuntimeError, ensureVenv, readyVenv, venvDir } from "./runtime";
 
-interface Runtime {
-  /** Interpreter that has the server's dependencies. */
-  python: string;
-  /** Folder holding the shipped `kdlens` package. */
-  serverDir: string;
+/** The extension folder lacks files it was packaged with; reinstalling is the cure. */
+class DamagedInstallError extends Error {
+  constructor(readonly missing: string[]) {
+    super(
+      `The kdlens extension is incomplete (missing ${missing.join(", ")}); reinstall it.`,
+    );
+    this.name = "DamagedInstallError";
+  }
 }
 
 const INSTALL_ADVICE =
@@ -49,7 +50,7 @@ function* headOf(doc: vscode.TextDocument): Generator<string> {
 class Controller implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<void> | undefined;
-  private runtime: Promise<Runtime> | undefined;
+  private runtime: Promise<ServerLaunch> | undefined;
   /** Set after a failed start so that each newly opened log does not repeat the error. */
   private failed = false;
   /** Documents already switched to WinDbg Log once; a user who switches back is left alone. */
@@ -88,7 +89,7 @@ class Controller implements vscode.Disposable {
 
   // -- the Python side
 
-  private prepareRuntime(): Promise<Runtime> {
+  private prepareRuntime(): Promise<ServerLaunch> {
     if (!this.runtime) {
       this.runtime = this.findRuntime();
       this.runtime.catch(() => {
@@ -98,11 +99,17 @@ class Controller implements vscode.Disposable {
     return this.runtime;
   }
 
-  private async findRuntime(): Promise<Runtime> {
-    const serverDir = this.context.asAbsolutePath("server");
-    const requirementsFile = path.join(serverDir, "requirements.txt");
-    const requirementsText = fs.readFileSync(requirementsFile, "utf8");
-    const requirements = parseRequirements(requirementsText);
+  /**
+   * Finds the interpreter. The server and every library it needs ship in
+   * the extension, so any Python 3.10+ will do as it is: nothing is
+   * installed, and no package index is needed.
+   */
+  private async findRuntime(): Promise<ServerLaunch> {
+    const extensionDir = this.context.extensionPath;
+    const missing = missingServerFiles(extensionDir);
+    if (missing.length > 0) {
+      throw new DamagedInstallError(missing);
+    }
     const setting = expandPath(
       vscode.workspace.getConfiguration("kdlens").get<string>("server.pythonPath", ""),
     );
@@ -110,52 +117,18 @@ class Controller implements vscode.Disposable {
     const fromExtension = setting ? undefined : await activeInterpreter(resource, (l) => this.output.info(l));
     const list = candidates({ setting, fromPythonExtension: fromExtension, platform: process.platform });
     this.output.info(`Looking for Python ${MIN_PYTHON.join(".")}+ among: ${list.map(describe).join(", ")}`);
-    const { info, interpreter } = await findPython(
-      list,
-      requirements.map((r) => r.name),
-    );
+    const { info, interpreter } = await findPython(list);
     this.output.info(
       `Using Python ${info.version.join(".")} at ${info.executable} (from ${interpreter.source}).`,
     );
+    return { python: info.executable, extensionDir };
+  }
 
-    if (interpreter.source === "setting" && unmet(requirements, info.packages).length === 0) {
-      this.output.info("That interpreter already has the server's packages; running the server with it.");
-      return { python: info.executable, serverDir };
+  /** Frees the space of the private environment that earlier versions made; never fails. */
+  async cleanUpOldEnvironment(): Promise<void> {
+    for (const dir of await removeOldEnvironment(this.context.globalStorageUri.fsPath)) {
+      this.output.info(`Removed ${dir}, the Python environment earlier kdlens versions made.`);
     }
-
-    const storageDir = this.context.globalStorageUri.fsPath;
-    const extensionVersion = String(this.context.extension.packageJSON.version ?? "0");
-    const options = {
-      storageDir,
-      basePython: info.executable,
-      requirementsFile,
-      extensionVersion,
-      platform: process.platform,
-      log: (text: string) => this.output.append(text),
-    };
-    const stamp = {
-      extensionVersion,
-      requirements: requirementsText,
-      basePython: info.executable,
-    };
-    const ready = readyVenv(venvDir(storageDir), stamp, process.platform);
-    if (ready) {
-      return { python: ready, serverDir };
-    }
-    this.output.info(`Setting up the server's Python environment in ${venvDir(storageDir)}.`);
-    const python = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: "kdlens: setting up the language server (first start only)",
-      },
-      (progress) =>
-        ensureVenv(
-          { ...options, report: (message: string) => progress.report({ message }) },
-          `${info.version[0]}.${info.version[1]}`,
-        ),
-    );
-    this.output.info("The server's Python environment is ready.");
-    return { python, serverDir };
   }
 
   // -- the language client
@@ -176,7 +149,8 @@ class Controller implements vscode.Disposable {
     try {
       const runtime = await this.prepareRuntime();
       client = createClient(runtime, this.output);
-      this.output.info(`Starting: ${runtime.python} -m kdlens serve (PYTHONPATH=${runtime.serverDir})`);
+      const cmd = kdlensCommand(runtime.python, runtime.extensionDir, ["serve"]);
+      this.output.info(`Starting: ${[cmd.command, ...cmd.args].join(" ")}`);
       await client.start();
       this.client = client;
     } catch (err) {
@@ -226,8 +200,8 @@ class Controller implements vscode.Disposable {
     if (err instanceof NoPythonError) {
       this.output.error(err.message);
       message = `${err.message} ${INSTALL_ADVICE}`;
-    } else if (err instanceof RuntimeError) {
-      this.output.error(`${err.message}\n${err.detail}`);
+    } else if (err instanceof DamagedInstallError) {
+      this.output.error(err.message);
       message = err.message;
     } else {
       this.output.error(`The kdlens language server did not start: ${String(err)}`);
@@ -249,18 +223,18 @@ class Controller implements vscode.Disposable {
   // -- kdlens check in a terminal, for logs the editor cannot pass on
 
   async runCheck(file: vscode.Uri): Promise<void> {
-    let runtime: Runtime;
+    let runtime: ServerLaunch;
     try {
       runtime = await this.prepareRuntime();
     } catch (err) {
       await this.report(err);
       return;
     }
+    const cmd = kdlensCommand(runtime.python, runtime.extensionDir, ["check", "--fail-on", "never", file.fsPath]);
     const terminal = vscode.window.createTerminal({
       name: "kdlens check",
-      shellPath: runtime.python,
-      shellArgs: ["-m", "kdlens", "check", "--fail-on", "never", file.fsPath],
-      env: { PYTHONPATH: runtime.serverDir },
+      shellPath: cmd.command,
+      shellArgs: cmd.args,
     });
     terminal.show();
   }
@@ -273,6 +247,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const ctl = new Controller(context, output);
   controller = ctl;
   context.subscriptions.push(output, ctl);
+  void ctl.cleanUpOldEnvironment();
 
   context.subscriptions.push(
     vscode.commands.registerCommand("kdlens.restartServer", () => ctl.restart()),

@@ -20,8 +20,6 @@ export interface ProbeInfo {
   version: [number, number, number];
   /** sys.executable: the real program, used from then on. */
   executable: string;
-  /** Installed versions of the asked-for distributions; null when absent. */
-  packages: Record<string, string | null>;
 }
 
 export type ProbeResult = { ok: true; info: ProbeInfo } | { ok: false; reason: string };
@@ -29,19 +27,11 @@ export type ProbeResult = { ok: true; info: ProbeInfo } | { ok: false; reason: s
 const MARK = "KDLENS-PROBE ";
 
 // Works on any Python that starts (even 2.x), so "too old" can be told apart
-// from "not a Python at all".
+// from "not a Python at all". Nothing installed in the interpreter matters:
+// the server's libraries ship inside the extension.
 const PROBE_SCRIPT = [
   "import sys, json",
-  "out = {'version': list(sys.version_info[:3]), 'executable': sys.executable, 'packages': {}}",
-  "try:",
-  "    from importlib.metadata import version",
-  "    for name in sys.argv[1:]:",
-  "        try:",
-  "            out['packages'][name] = version(name)",
-  "        except Exception:",
-  "            out['packages'][name] = None",
-  "except Exception:",
-  "    pass",
+  "out = {'version': list(sys.version_info[:3]), 'executable': sys.executable}",
   `sys.stdout.write('${MARK}' + json.dumps(out) + '\\n')`,
 ].join("\n");
 
@@ -93,17 +83,9 @@ export function parseProbeOutput(stdout: string): ProbeInfo | undefined {
     if (!Array.isArray(v) || v.length < 2 || !v.every((n) => typeof n === "number")) {
       return undefined;
     }
-    const packages: Record<string, string | null> = {};
-    const pk = rec["packages"];
-    if (typeof pk === "object" && pk !== null) {
-      for (const [k, val] of Object.entries(pk as Record<string, unknown>)) {
-        packages[k] = typeof val === "string" ? val : null;
-      }
-    }
     return {
       version: [v[0] as number, v[1] as number, (v[2] as number | undefined) ?? 0],
       executable: typeof exe === "string" ? exe : "",
-      packages,
     };
   } catch {
     return undefined;
@@ -116,9 +98,9 @@ export function isRecentEnough(version: readonly number[]): boolean {
   return major > wantMajor || (major === wantMajor && minor >= wantMinor);
 }
 
-/** Starts the interpreter once to learn its version, its real path and some package versions. */
-export async function probe(interp: Interpreter, packageNames: readonly string[] = []): Promise<ProbeResult> {
-  const res = await run(interp.command, [...interp.args, "-c", PROBE_SCRIPT, ...packageNames], {
+/** Starts the interpreter once to learn its version and its real path. */
+export async function probe(interp: Interpreter): Promise<ProbeResult> {
+  const res = await run(interp.command, [...interp.args, "-c", PROBE_SCRIPT], {
     timeoutMs: 30_000,
   });
   if (res.spawnError !== undefined) {
@@ -158,14 +140,10 @@ export class NoPythonError extends Error {
 }
 
 /** The first candidate that starts and is recent enough; throws NoPythonError otherwise. */
-export async function findPython(
-  list: readonly Interpreter[],
-  packageNames: readonly string[] = [],
-  probeFn: typeof probe = probe,
-): Promise<Found> {
+export async function findPython(list: readonly Interpreter[], probeFn: typeof probe = probe): Promise<Found> {
   const reasons: string[] = [];
   for (const interp of list) {
-    const res = await probeFn(interp, packageNames);
+    const res = await probeFn(interp);
     if (!res.ok) {
       reasons.push(res.reason);
       continue;

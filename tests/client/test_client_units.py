@@ -1,8 +1,9 @@
 """The extension's TypeScript unit tests (node's test runner), run from pytest.
 
 They cover the parts of the client that do not need VS Code: recognising
-debugger logs, finding a Python, the private environment and requirement
-checks. `make client` (a prerequisite of `make test`) installs what they need.
+debugger logs, finding a Python, and how the shipped server is launched (and
+the clean-up of the private environment older versions made). `make client`
+(a prerequisite of `make test`) installs what they need.
 """
 
 from __future__ import annotations

@@ -2,29 +2,36 @@
 
 A .vsix is a zip. These tests read it as a user's VS Code would get it: the
 manifest's contributions, the bundled client, the grammar, and a server
-package complete enough to run from the extracted folder alone.
+package complete enough to run from the extracted folder alone: kdlens, the
+launcher and the third-party libraries pinned in
+client/server-requirements.lock (server/vendor), each at its pinned version
+with its licence, and nothing else (no tests, no byte code, no programs).
+test_vsix_server.py starts that server offline.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import json
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from vsix_support import LOCK, VSIX, Interpreter, minimal_env
 
 from helpers import REPO
 
-CLIENT = REPO / "client"
-VERSION = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["version"]
-VSIX = REPO / f"kdlens-{VERSION}.vsix"
 EXAMPLE_LOG = REPO / "examples" / "mydriver-leak" / "kd-session.log"
 
 if shutil.which("node") is None or shutil.which("npm") is None:
@@ -62,8 +69,9 @@ ALLOWED = {
     "extension/language-configuration.json",
     "extension/out/extension.js",
     "extension/syntaxes/windbg-log.tmLanguage.json",
-    "extension/server/requirements.txt",
+    "extension/server/launch.py",
 }
+VENDOR = "extension/server/vendor/"
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +113,9 @@ def test_the_files_a_user_needs_are_in_the_package(names: set[str]) -> None:
         "extension/server/kdlens/lsp/server.py",
         "extension/server/kdlens/knowledge/data/bugchecks.json",
         "extension/server/kdlens/knowledge/data/c4.json",
-        "extension/server/requirements.txt",
+        "extension/server/launch.py",
+        "extension/server/vendor/pygls/__init__.py",
+        "extension/server/vendor/lsprotocol/types.py",
         "extension/readme.md",
         "extension/LICENSE.txt",
         "extension/changelog.md",
@@ -116,12 +126,14 @@ def test_the_files_a_user_needs_are_in_the_package(names: set[str]) -> None:
 
 def test_nothing_else_is_in_the_package(names: set[str]) -> None:
     inside = {n for n in names if n.startswith("extension/")}
-    server = {n for n in inside if n.startswith("extension/server/kdlens/")}
+    server = {n for n in inside if n.startswith(("extension/server/kdlens/", VENDOR))}
     assert inside - server == ALLOWED
     for n in names:
         assert "node_modules" not in n
         assert "__pycache__" not in n
-        assert not n.endswith((".ts", ".pyc", ".map", ".mjs", "package-lock.json")), n
+        assert not n.endswith((".ts", ".pyc", ".pyo", ".map", ".mjs", "package-lock.json")), n
+        # Pure Python only: nothing that depends on the user's platform.
+        assert not n.endswith((".so", ".pyd", ".dll", ".dylib", ".exe")), n
 
 
 def test_the_server_package_matches_the_sources(names: set[str]) -> None:
@@ -130,14 +142,99 @@ def test_the_server_package_matches_the_sources(names: set[str]) -> None:
     assert packaged == shipped_server_files(), "the .vsix is stale: run `make vsix`"
 
 
-def test_requirements_are_the_projects_dependencies(vsix: zipfile.ZipFile) -> None:
-    text = vsix.read("extension/server/requirements.txt").decode("utf-8")
-    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+def locked() -> dict[str, str]:
+    """name -> version of every pin in client/server-requirements.lock."""
+    out: dict[str, str] = {}
+    for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", LOCK.read_text("utf-8"), re.M):
+        out[canonicalize_name(m.group(1))] = m.group(2)
+    return out
+
+
+def vendored(names: set[str]) -> dict[str, str]:
+    """Top-level .dist-info folders of server/vendor: folder name -> distribution key."""
+    out: dict[str, str] = {}
+    for n in names:
+        if n.startswith(VENDOR):
+            top = n[len(VENDOR) :].split("/")[0]
+            if top.endswith(".dist-info"):
+                out[top] = canonicalize_name(top[: -len(".dist-info")].rsplit("-", 1)[0])
+    return out
+
+
+def test_the_lock_pins_every_library_with_a_hash() -> None:
+    """pip's --require-hashes format: one exact version and at least one sha256 each."""
+    text = LOCK.read_text("utf-8").replace("\\\n", " ")
+    entries = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    pins = locked()
+    assert len(entries) == len(pins) >= 7
+    for line in entries:
+        assert re.fullmatch(r"\S+==\S+( +--hash=sha256:[0-9a-f]{64})+ *", line), line
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     block = re.search(r"^\[project\].*?^dependencies\s*=\s*\[(.*?)\]", pyproject, re.M | re.S)
     assert block is not None
-    assert lines == re.findall(r'"([^"]+)"', block.group(1))
-    assert any(ln.startswith("pygls") for ln in lines)
+    for text_req in re.findall(r'"([^"]+)"', block.group(1)):
+        req = Requirement(text_req)
+        key = canonicalize_name(req.name)
+        assert key in pins, f"{req.name} from pyproject.toml is not locked"
+        assert req.specifier.contains(pins[key], prereleases=True), (text_req, pins[key])
+    # What the server needs on its oldest supported Python, beside pyproject.toml's list.
+    assert {"attrs", "cattrs", "typing-extensions", "exceptiongroup"} <= set(pins)
+
+
+def test_the_vendored_libraries_are_the_locked_versions(
+    vsix: zipfile.ZipFile, names: set[str]
+) -> None:
+    pins = locked()
+    dists = vendored(names)
+    assert sorted(dists.values()) == sorted(pins), "server/vendor differs from the lock file"
+    for folder, key in dists.items():
+        meta = HeaderParser().parsestr(vsix.read(f"{VENDOR}{folder}/METADATA").decode("utf-8"))
+        assert canonicalize_name(meta["Name"]) == key, folder
+        assert meta["Version"] == pins[key], f"{folder}: METADATA says {meta['Version']}"
+
+
+def test_every_vendored_library_carries_its_licence(vsix: zipfile.ZipFile, names: set[str]) -> None:
+    for folder in vendored(names):
+        prefix = f"{VENDOR}{folder}/"
+        inside = {n[len(prefix) :] for n in names if n.startswith(prefix)}
+        licences = {
+            n
+            for n in inside
+            if n.startswith("licenses/")
+            or re.match(r"(LICEN[CS]E|COPYING|NOTICE)", n.rsplit("/", 1)[-1], re.I)
+        }
+        assert licences, f"{folder} has no licence file: {sorted(inside)}"
+        for name in licences:
+            assert len(vsix.read(prefix + name).strip()) > 100, f"{folder}/{name} is empty"
+        # Every License-File the metadata names is shipped too.
+        meta = HeaderParser().parsestr(vsix.read(prefix + "METADATA").decode("utf-8"))
+        for declared in meta.get_all("License-File") or []:
+            assert f"licenses/{declared}" in inside or declared in inside, (folder, declared)
+
+
+def test_the_vendored_files_are_exactly_what_the_wheels_installed(
+    vsix: zipfile.ZipFile, names: set[str]
+) -> None:
+    """Each RECORD lists its wheel's files with their hashes: all shipped, unchanged, none more."""
+    recorded: set[str] = set()
+    for folder in vendored(names):
+        record = vsix.read(f"{VENDOR}{folder}/RECORD").decode("utf-8")
+        for row in csv.reader(io.StringIO(record)):
+            if not row:
+                continue
+            path, digest = row[0], row[1]
+            assert not path.startswith(("../", "/")), f"{folder} installs outside vendor/: {path}"
+            recorded.add(VENDOR + path)
+            if digest:
+                algo, _, want = digest.partition("=")
+                data = vsix.read(VENDOR + path)
+                got = base64.urlsafe_b64encode(hashlib.new(algo, data).digest()).rstrip(b"=")
+                assert got.decode("ascii") == want, f"{path} differs from its wheel"
+    shipped = {n for n in names if n.startswith(VENDOR)}
+    assert shipped == recorded
+    for n in shipped:
+        parts = n[len(VENDOR) :].split("/")
+        assert not {"tests", "test", "testing", "bin"} & set(parts[:-1]), n
 
 
 def test_manifest_declares_the_language_and_grammar(manifest: dict[str, Any]) -> None:
@@ -202,27 +299,15 @@ def test_the_icon_is_a_png_of_at_least_128_pixels(vsix: zipfile.ZipFile) -> None
     assert width == height >= 128
 
 
-def test_the_shipped_server_runs_from_the_extracted_package(
-    vsix: zipfile.ZipFile, tmp_path: Path
+def test_the_shipped_cli_runs_from_the_extracted_package(
+    extracted: Path, system_python: Interpreter
 ) -> None:
-    """What the extension does: PYTHONPATH=<extension>/server, python -m kdlens."""
-    vsix.extractall(tmp_path)
-    server_dir = tmp_path / "extension" / "server"
-    env = dict(os.environ, PYTHONPATH=str(server_dir))
-    where = subprocess.run(
-        [sys.executable, "-c", "import kdlens; print(kdlens.__file__)"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert Path(where.stdout.strip()).is_relative_to(server_dir)
+    """The terminal fallback for large logs: python -I <extension>/server/launch.py check FILE."""
     res = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "kdlens",
+            system_python.executable,
+            "-I",
+            str(extracted / "server" / "launch.py"),
             "check",
             "--format",
             "json",
@@ -230,8 +315,8 @@ def test_the_shipped_server_runs_from_the_extracted_package(
             "never",
             str(EXAMPLE_LOG),
         ],
-        env=env,
-        cwd=tmp_path,
+        env=minimal_env(),
+        cwd=extracted.parent,
         capture_output=True,
         text=True,
         timeout=120,

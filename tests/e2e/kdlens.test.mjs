@@ -7,8 +7,12 @@
 //                           editor itself is checked (a smoke test of the harness)
 //   KDLENS_E2E_CHROMIUM     browser executable (default /usr/bin/chromium)
 //   KDLENS_E2E_OUT          screenshots and logs (default ./out beside this file)
-//   KDLENS_E2E_SERVER_WAIT  seconds allowed for the language server's first start,
-//                           which makes a virtual environment with pip (default 600)
+//   KDLENS_E2E_SERVER_WAIT  seconds allowed for the language server's first
+//                           diagnostics (default 300)
+//
+// code-server runs with every Python package index unreachable (OFFLINE_ENV):
+// the package carries the server's libraries, so the server must start
+// without pip, and the extension's storage must hold no Python environment.
 //   KDLENS_E2E_KEEP=1       keep the temporary run folder
 
 import assert from 'node:assert/strict';
@@ -33,7 +37,23 @@ const CODE_SERVER = env.KDLENS_E2E_CODE_SERVER;
 const VSIX = env.KDLENS_E2E_VSIX ? path.resolve(env.KDLENS_E2E_VSIX) : '';
 const BROWSER = env.KDLENS_E2E_CHROMIUM || '/usr/bin/chromium';
 const OUT = path.resolve(env.KDLENS_E2E_OUT || path.join(HERE, 'out'));
-const SERVER_WAIT_MS = Number(env.KDLENS_E2E_SERVER_WAIT || 600) * 1000;
+const SERVER_WAIT_MS = Number(env.KDLENS_E2E_SERVER_WAIT || 300) * 1000;
+const EXTENSION_ID = 'kdlens.kdlens';
+// A closed port on this machine: any attempt to reach an index fails at once.
+const DEAD_INDEX = 'http://127.0.0.1:9/';
+/** What code-server (and so the extension and its server) runs with: no package index at all. */
+const OFFLINE_ENV = {
+  PIP_INDEX_URL: DEAD_INDEX,
+  PIP_EXTRA_INDEX_URL: DEAD_INDEX,
+  PIP_FIND_LINKS: DEAD_INDEX,
+  PIP_NO_INDEX: '1',
+  PIP_CONFIG_FILE: os.devnull, // no pip.conf of this machine with a mirror or a wheel folder
+  PIP_RETRIES: '0',
+  PIP_TIMEOUT: '5',
+  UV_INDEX_URL: DEAD_INDEX,
+  UV_DEFAULT_INDEX: DEAD_INDEX,
+  UV_OFFLINE: '1',
+};
 const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -70,6 +90,32 @@ function makeWorkspace(root) {
   fs.cpSync(SOURCES, root, { recursive: true });
   // A `.log` name, so that the extension has to recognise the session by its content.
   fs.copyFileSync(SEED_LOG, path.join(root, 'kd.log'));
+}
+
+/**
+ * A leftover of the versions that made a private venv on first start: the
+ * extension removes it on activation.
+ */
+function seedOldEnvironment(storage) {
+  const old = path.join(storage, 'server-venv');
+  fs.mkdirSync(path.join(old, 'bin'), { recursive: true });
+  fs.writeFileSync(path.join(old, 'pyvenv.cfg'), 'home = /usr/bin\n');
+  fs.writeFileSync(path.join(old, 'kdlens-stamp.json'), '{"extensionVersion": "0.0.1"}\n');
+}
+
+/** Every file below `dir` (none when it does not exist). */
+function filesUnder(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
+
+/** The kdlens output channel's log file(s) that VS Code wrote for this run. */
+function kdlensLogs(userData) {
+  return filesUnder(path.join(userData, 'logs')).filter(
+    (f) => /kdlens/i.test(path.relative(path.join(userData, 'logs'), f)) && f.endsWith('.log'),
+  );
 }
 
 function step(name, timeoutMs, fn) {
@@ -117,7 +163,8 @@ describe(VSIX ? 'kdlens in VS Code for the web' : 'VS Code for the web (harness 
       server.installExtension(VSIX, 180_000);
       note(`installed: ${server.listExtensions().join(', ')}`);
     }
-    const url = await server.start(90_000);
+    if (VSIX) seedOldEnvironment(server.globalStorage(EXTENSION_ID));
+    const url = await server.start(90_000, OFFLINE_ENV);
     note(`code-server at ${url}`);
     browser = await chromium.launch({ executablePath: BROWSER, args: CHROMIUM_FLAGS, timeout: 60_000 });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -197,6 +244,25 @@ describe(VSIX ? 'kdlens in VS Code for the web' : 'VS Code for the web (harness 
       await wb.shot('03-server-output').catch(() => {});
       throw err;
     }
+  });
+
+  step('the server ran from the package: no Python environment, no pip, index unreachable', 60_000, async () => {
+    const storage = server.globalStorage(EXTENSION_ID);
+    const stored = filesUnder(storage).map((f) => path.relative(storage, f));
+    note(`global storage of ${EXTENSION_ID}: ${stored.length ? stored.join(', ') : '(empty)'}`);
+    assert.ok(!fs.existsSync(path.join(storage, 'server-venv')), 'the old private environment is still there');
+    const venvish = stored.filter((f) => /(^|[\\/])(pyvenv\.cfg|site-packages|server-venv[^\\/]*)([\\/]|$)/.test(f));
+    assert.deepEqual(venvish, [], 'a Python environment was made in the extension storage');
+
+    const logs = kdlensLogs(server.userData);
+    assert.ok(logs.length > 0, 'no kdlens output log was written');
+    const text = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const started = text.split(/\r?\n/).find((l) => l.includes('Starting: '));
+    note(`kdlens log: ${started ?? '(no start line)'}`);
+    assert.ok(started, `the log does not say how the server was started:\n${text.slice(-2000)}`);
+    assert.match(started, / -I \S*[\\/]server[\\/]launch\.py serve$/, 'not started through the shipped launcher');
+    assert.doesNotMatch(text, /pip install|-m venv|Setting up the server's Python environment/);
+    assert.doesNotMatch(text, /Traceback|did not start/);
   });
 
   step('the Problems panel lists three leaks and the bug check', 60_000, async () => {

@@ -99,8 +99,12 @@ export class CodeServer {
     return (res.stdout || '').split('\n').map((s) => s.trim()).filter(Boolean);
   }
 
-  /** Starts the server on a free loopback port and waits until it answers HTTP. */
-  async start(timeoutMs) {
+  /**
+   * Starts the server on a free loopback port and waits until it answers HTTP.
+   * `extraEnv` is added to its environment, which the extension host and the
+   * language server inherit.
+   */
+  async start(timeoutMs, extraEnv = {}) {
     const port = await freePort();
     const log = fs.openSync(this.logFile, 'a');
     this.child = spawn(
@@ -114,7 +118,11 @@ export class CodeServer {
         '--disable-workspace-trust',
         '--disable-getting-started-override',
       ],
-      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, CODE_SERVER_CONFIG: this.config } },
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...extraEnv, CODE_SERVER_CONFIG: this.config },
+      },
     );
     fs.closeSync(log);
     let exited = null;
@@ -134,6 +142,11 @@ export class CodeServer {
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error(`code-server did not answer on ${this.url} within ${timeoutMs / 1000}s; log:\n${this.logTail()}`);
+  }
+
+  /** The global storage folder VS Code gives an extension (`publisher.name`). */
+  globalStorage(extensionId) {
+    return path.join(this.userData, 'User', 'globalStorage', extensionId);
   }
 
   logTail(lines = 30) {

@@ -83,10 +83,15 @@ export class Workbench {
     }
   }
 
-  /** Ctrl+P, the file name, Enter; waits until its tab is the active one. */
+  /**
+   * Ctrl+P, the file name, Enter; waits until its tab is the active one. On a
+   * busy machine the list can still be filtering when Enter lands and another
+   * row opens, so a tab that does not follow is retried from the start.
+   */
   async quickOpen(name, timeoutMs = 30_000) {
+    const isActive = async () => (await this.activeTab()).startsWith(name);
     await waitFor(
-      `quick open to show ${name}`,
+      `quick open to show and open ${name}`,
       async () => {
         await this.escapeQuickInput();
         await this.page.keyboard.press('Control+P');
@@ -102,11 +107,14 @@ export class Workbench {
           return false;
         }
         await this.page.keyboard.press('Enter');
-        return true;
+        try {
+          return await waitFor(`the ${name} tab`, isActive, { timeoutMs: 8_000 });
+        } catch {
+          return false;
+        }
       },
       { timeoutMs, intervalMs: 1000 },
     );
-    await waitFor(`the ${name} tab`, async () => (await this.activeTab()).startsWith(name), { timeoutMs: 15_000 });
   }
 
   /** Ctrl+G `line:column` (both 1-based, as the status bar shows them). */
