@@ -35,9 +35,11 @@ demo: venv
 test: venv $(SARIF_SCHEMA) vsix grammar-deps
 	$(BIN)/python -m pytest -q
 
+# ruff and mypy at the exact versions pyproject.toml pins; mypy checks server,
+# tests, bench and tools (pyproject.toml lists them).
 lint: venv
-	$(BIN)/ruff check server tests bench
-	$(BIN)/ruff format --check server tests bench
+	$(BIN)/ruff check server tests bench tools
+	$(BIN)/ruff format --check server tests bench tools
 	$(BIN)/mypy
 
 bench: venv

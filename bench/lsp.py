@@ -78,7 +78,7 @@ async def run(path: Path, samples: int) -> list[str]:
     published: dict[int | None, float] = {}
     got = asyncio.Event()
 
-    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
     def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
         if params.uri == uri:
             published[params.version] = time.perf_counter()
@@ -165,7 +165,7 @@ async def run(path: Path, samples: int) -> list[str]:
     finally:
         await client.shutdown_async(None)
         client.exit(None)
-        await client.stop()
+        await client.stop()  # type: ignore[no-untyped-call]
     return rows
 
 

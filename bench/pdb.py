@@ -314,11 +314,11 @@ def child_symbolic(pdb_path: Path, addresses: list[int]) -> dict[str, Any]:
     (obj,) = list(Archive.open(str(pdb_path)).iter_objects())
     symcache = obj.make_symcache()
     load = time.perf_counter() - t0
-    symcache.lookup(addresses[0])
+    symcache.lookup(addresses[0])  # type: ignore[no-untyped-call]
     first = time.perf_counter() - t0
 
     def outer(rva: int) -> str | None:
-        frames = symcache.lookup(rva)
+        frames = symcache.lookup(rva)  # type: ignore[no-untyped-call]
         return _bare(frames[-1].symbol) if frames else None
 
     times, names = _timed_lookups(outer, addresses)

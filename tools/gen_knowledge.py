@@ -28,8 +28,12 @@ from kdlens.knowledge.source import SourceError  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="only compare with committed files")
-    parser.add_argument("--src", type=Path, default=SRC, help="source folder (default: the package's)")
-    parser.add_argument("--out", type=Path, default=DATA, help="data folder (default: the package's)")
+    parser.add_argument(
+        "--src", type=Path, default=SRC, help="source folder (default: the package's)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DATA, help="data folder (default: the package's)"
+    )
     opts = parser.parse_args(argv)
     try:
         files = compile_sources(opts.src)

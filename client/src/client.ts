@@ -2,6 +2,8 @@
 // client adds on top of plain LSP (copying debugger commands).
 
 import * as vscode from "vscode";
+import manifest from "../package.json";
+import { serverSettingKeys } from "./settings";
 import {
   LanguageClient,
   type LanguageClientOptions,
@@ -19,12 +21,11 @@ export const COPY_COMMAND = "kdlens.copyCommand";
 /** The settings the server reads, as plain JSON (for initializationOptions). */
 export function serverSettings(): Record<string, unknown> {
   const cfg = vscode.workspace.getConfiguration("kdlens");
-  return {
-    symbolPath: cfg.get<string>("symbolPath", ""),
-    sourceMap: cfg.get<Record<string, string>>("sourceMap", {}),
-    allocatorWrappers: cfg.get<string[]>("allocatorWrappers", []),
-    trustedUncHosts: cfg.get<string[]>("trustedUncHosts", []),
-  };
+  const out: Record<string, unknown> = {};
+  for (const key of serverSettingKeys(Object.keys(manifest.contributes.configuration.properties))) {
+    out[key] = cfg.get(key);
+  }
+  return out;
 }
 
 /**

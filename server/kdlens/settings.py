@@ -85,6 +85,14 @@ OPTIONS: tuple[Option, ...] = (
         "host whose \\\\host\\share paths may be opened (repeatable; none by default)",
         "HOST",
     ),
+    Option(
+        "my_modules",
+        "myModules",
+        "--my-module",
+        Kind.STRINGS,
+        "a module of yours (name or glob; repeatable): crash triage counts its frames as your code",
+        "NAME",
+    ),
 )
 
 
@@ -100,12 +108,15 @@ class Settings:
     source_map: tuple[tuple[str, str], ...] = ()
     allocator_wrappers: tuple[str, ...] = ()
     trusted_unc_hosts: tuple[str, ...] = ()
+    my_modules: tuple[str, ...] = ()
     #: What was wrong with the raw values (dropped), for the caller to show.
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def analysis(self) -> AnalysisSettings:
         """The part the analysis reads."""
-        return AnalysisSettings(allocator_wrappers=self.allocator_wrappers)
+        return AnalysisSettings(
+            allocator_wrappers=self.allocator_wrappers, my_modules=self.my_modules
+        )
 
     @staticmethod
     def from_json(

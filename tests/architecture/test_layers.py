@@ -126,7 +126,7 @@ def _imports(path: Path) -> list[Import]:
         elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         for t in targets:
-            out.append(Import(module, t, node.lineno, id(node) in top))
+            out.append(Import(module, t, getattr(node, "lineno", 0), id(node) in top))
     return out
 
 

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from vsix_support import LOCK, VSIX, Interpreter, minimal_env
 
 from helpers import REPO
+from vsix_support import LOCK, VSIX, Interpreter, minimal_env
 
 EXAMPLE_LOG = REPO / "examples" / "mydriver-leak" / "kd-session.log"
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from vsix_support import Interpreter, minimal_env
 
 from helpers import REPO
+from vsix_support import Interpreter, minimal_env
 
 EXAMPLE_LOG = REPO / "examples" / "mydriver-leak" / "kd-session.log"
 # A guard against a hung server, not a measure of speed.

@@ -59,7 +59,8 @@ class Layout:
             raise ValueError("not an MSF 7.00 file")
         self.data = data
         at = len(MAGIC)
-        bs, _fpm, nblocks, ndir, _unknown, map_addr = _SUPER.unpack_from(data, at)
+        fields: tuple[int, ...] = _SUPER.unpack_from(data, at)
+        bs, _fpm, nblocks, ndir, _unknown, map_addr = fields
         self.block_size, self.num_blocks, self.dir_bytes, self.map_addr = (
             bs,
             nblocks,
@@ -74,7 +75,7 @@ class Layout:
             "block map address": at + 20,
         }
         dir_count = -(-ndir // bs)
-        self.dir_blocks = list(struct.unpack_from(f"<{dir_count}I", data, map_addr * bs))
+        self.dir_blocks: list[int] = list(struct.unpack_from(f"<{dir_count}I", data, map_addr * bs))
         directory = b"".join(data[b * bs : (b + 1) * bs] for b in self.dir_blocks)[:ndir]
         self._dir_offsets = [b * bs for b in self.dir_blocks]
         (count,) = struct.unpack_from("<I", directory, 0)

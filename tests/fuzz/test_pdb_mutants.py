@@ -35,14 +35,14 @@ from typing import Any
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, pdb_path
-from fuzz.pdbmutants import Mutant, mutants
 from kdlens.analysis.evidence import Evidence, gather
 from kdlens.model import Session
 from kdlens.parse import parse_text
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.resolver import SymbolFiles
 
+from fixtures.pdb.pdbtest import BUILDS, pdb_path
+from fuzz.pdbmutants import Mutant, mutants
 from helpers import REPO
 
 COUNT = int(os.environ.get("KDLENS_PDB_MUTANTS", "400"))

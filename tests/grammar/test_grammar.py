@@ -318,7 +318,9 @@ def run_tool(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[st
             timeout=TOOL_DEADLINE_S,
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{args[0]} did not finish in {TOOL_DEADLINE_S} s:\n{exc.stdout}\n{exc.stderr}")
+        pytest.fail(
+            f"{args[0]} did not finish in {TOOL_DEADLINE_S} s:\n{exc.stdout!r}\n{exc.stderr!r}"
+        )
 
 
 def grammar_arg() -> str:

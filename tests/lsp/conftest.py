@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,7 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest_lsp.fixture(
+@pytest_lsp.fixture(  # type: ignore[untyped-decorator]
     config=ClientServerConfig(server_command=[sys.executable, "-m", "kdlens", "serve"]),
     params=CLIENTS,
 )
@@ -60,36 +58,3 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, wor
     # A feature or parser that failed is logged as an error: no test passes over one.
     errors = [m.message for m in lsp_client.log_messages if m.type == lsp.MessageType.Error]
     assert errors == []
-
-
-async def wait_diagnostics(
-    client: LanguageClient,
-    uri: str,
-    ok: Callable[[Sequence[lsp.Diagnostic]], bool] = lambda d: True,
-    timeout: float = 60.0,
-) -> Sequence[lsp.Diagnostic]:
-    """Wait (bounded) until diagnostics for ``uri`` satisfy ``ok``."""
-
-    async def loop() -> Sequence[lsp.Diagnostic]:
-        while True:
-            got = client.diagnostics.get(uri)
-            if got is not None and ok(got):
-                return got
-            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-
-    return await asyncio.wait_for(loop(), timeout)
-
-
-def open_log(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
-    uri = path.as_uri()
-    client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(
-                uri=uri,
-                language_id="windbg-log",
-                version=version,
-                text=text if text is not None else path.read_text(encoding="utf-8"),
-            )
-        )
-    )
-    return uri

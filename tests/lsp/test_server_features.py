@@ -11,8 +11,8 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import open_log, wait_diagnostics
 from helpers import FIXTURES
+from lsp_support import open_log, wait_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 

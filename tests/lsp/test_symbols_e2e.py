@@ -29,8 +29,7 @@ from fixtures.symbols.symtest import (
     key_of,
     store,
 )
-
-from conftest import open_log, wait_diagnostics
+from lsp_support import open_log, wait_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 
@@ -64,7 +63,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"ws": ws, "good": good, "wrong": wrong, "broken": broken}
 
 
-@pytest_lsp.fixture(
+@pytest_lsp.fixture(  # type: ignore[untyped-decorator]
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "kdlens", "serve"], server_env=SERVER_ENV
     ),

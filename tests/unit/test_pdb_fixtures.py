@@ -7,7 +7,6 @@ import re
 import pytest
 
 from fixtures.pdb.pdbtest import BUILD_DIR, BUILDS, PDB_DIR, pdb_path, sys_path
-
 from helpers import REPO
 
 # Any POSIX-style absolute path of a build machine, or a Windows drive path other

@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, line_of, pdb_bytes, pdb_path, source
 from kdlens.symbols.pdb import Frame, Location, PdbFile
+
+from fixtures.pdb.pdbtest import BUILDS, line_of, pdb_bytes, pdb_path, source
 
 COMMON = {
     "DeviceControlDispatch",

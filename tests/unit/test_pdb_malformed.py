@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.pdb.pdbtest import BUILDS, patch_stream, pdb_bytes, stream_data
-from fuzz.pdbmutants import damaged
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.pdb.dbi import parse_dbi
 from kdlens.symbols.pdb.msf import Msf
+
+from fixtures.pdb.pdbtest import BUILDS, patch_stream, pdb_bytes, stream_data
+from fuzz.pdbmutants import damaged
 
 
 @cache

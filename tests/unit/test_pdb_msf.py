@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, pdb_bytes, pdb_path
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.pdb.msf import MAGIC, Msf, read_superblock
+
+from fixtures.pdb.pdbtest import BUILDS, pdb_bytes, pdb_path
 
 
 @pytest.mark.parametrize("build", BUILDS)

@@ -64,11 +64,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.pdb.msvc import BINARIES, msvc_dir
 from kdlens.symbols.pdb import Location, PdbFile
 from kdlens.symbols.pdb.codeview import parse_module_symbols
 from kdlens.symbols.pdb.typeinfo import InlineeNames, TypeStream
 from kdlens.symbols.pe import read_image
+
+from fixtures.pdb.msvc import BINARIES, msvc_dir
 
 Frame = tuple[str, "str | None", "int | None"]
 
@@ -227,11 +228,11 @@ def test_inlinee_in_anonymous_namespace(folder: Path) -> None:
     pdb = PdbFile.open(folder / "inject_dll_x86.pdb")
     fn = pdb.function_by_name("__crt_mbstring::__c16rtomb_utf8")
     assert fn is not None
-    names = set()
+    names: set[str] = set()
     for rva in range(fn.rva, fn.rva + fn.length):
         loc = pdb.lookup(rva)
         assert loc is not None
-        names.update(frame.function for frame in loc.inlined)
+        names.update(frame.function for frame in loc.inlined if frame.function)
     assert "`anonymous namespace'::has_surrogate" in names
     assert not any("?A0x" in name for name in names)
 

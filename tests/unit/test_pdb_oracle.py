@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, pdb_path
 from kdlens.symbols.pdb import PdbFile
+
+from fixtures.pdb.pdbtest import BUILDS, pdb_path
 
 symbolic_debuginfo = pytest.importorskip("symbolic.debuginfo")
 

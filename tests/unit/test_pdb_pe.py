@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, pdb_path, sys_path
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.pe import ImageError, read_image, read_image_bytes
+
+from fixtures.pdb.pdbtest import BUILDS, pdb_path, sys_path
 
 
 @pytest.mark.parametrize("build", BUILDS)

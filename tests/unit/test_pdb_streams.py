@@ -6,7 +6,6 @@ import struct
 
 import pytest
 
-from fixtures.pdb.pdbtest import BUILDS, pdb_bytes, source, stream_data
 from kdlens.symbols.pdb import PdbError
 from kdlens.symbols.pdb.codeview import parse_module_symbols, parse_publics
 from kdlens.symbols.pdb.dbi import AddressMap, Dbi, parse_dbi, parse_section_headers
@@ -14,6 +13,8 @@ from kdlens.symbols.pdb.info import StringTable, parse_info
 from kdlens.symbols.pdb.lines import parse_c13
 from kdlens.symbols.pdb.typeinfo import InlineeNames, TypeStream
 from kdlens.symbols.pe import read_image
+
+from fixtures.pdb.pdbtest import BUILDS, pdb_bytes, source, stream_data
 
 OBJECTS = ("driver.obj", "handleioctl.obj", "workitem.obj", "alloc.obj", "stream.obj")
 

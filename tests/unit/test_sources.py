@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from fs_probe import make_fifo, record_touches, symlink, within
 
 from kdlens.sources import SourceMapper, split_build_path, unc_host
 from kdlens.workspace_io import Refused
+
+from fs_probe import make_fifo, record_touches, symlink, within
 
 
 def tree(root: Path, *files: str) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.pdb.pdbtest import pdb_path
 from kdlens.symbols import cache as cache_module
 from kdlens.symbols.cache import (
     CACHE_ENV,
@@ -22,6 +21,8 @@ from kdlens.symbols.cache import (
 )
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.table import SymbolTable, read_table
+
+from fixtures.pdb.pdbtest import pdb_path
 
 
 def far() -> float:

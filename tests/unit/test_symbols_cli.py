@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.symbols.symtest import X64_LOG, X86_LOG, copy_sources, flat, store
 from kdlens.cli.main import main
 
+from fixtures.symbols.symtest import X64_LOG, X86_LOG, copy_sources, flat, store
 from helpers import REPO
 
 

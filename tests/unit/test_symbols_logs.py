@@ -10,14 +10,14 @@ from types import ModuleType
 
 import pytest
 
-from fixtures.symbols import make_logs
-from fixtures.symbols.symtest import X64_LOG, X86_LOG
 from kdlens.analysis import analyze
 from kdlens.analysis.evidence import Origin
 from kdlens.model import StackKind
 from kdlens.parse import parse_text
 from kdlens.symbols.resolver import SymbolFiles, SymbolState
 
+from fixtures.symbols import make_logs
+from fixtures.symbols.symtest import X64_LOG, X86_LOG
 from helpers import REPO
 
 EXAMPLE = REPO / "examples" / "mydriver-leak"

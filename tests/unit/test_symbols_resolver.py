@@ -9,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from kdlens.analysis import Analysis, Severity, analyze
+from kdlens.analysis.evidence import Origin, SourceLocation
+from kdlens.model import Range, Session, StackKind, SymbolRef
+from kdlens.parse import parse_text
+from kdlens.symbols import cache as cache_module
+from kdlens.symbols.pdb import PdbFile
+from kdlens.symbols.resolver import SymbolFiles, SymbolState
+
 from fixtures.pdb.pdbtest import patch_stream, pdb_bytes, pdb_path, stream_data
 from fixtures.symbols.symtest import (
     X64_FRAMES,
@@ -22,13 +30,6 @@ from fixtures.symbols.symtest import (
     store,
 )
 from fuzz.pdbmutants import damaged
-from kdlens.analysis import Analysis, Severity, analyze
-from kdlens.analysis.evidence import Origin, SourceLocation
-from kdlens.model import Range, Session, StackKind, SymbolRef
-from kdlens.parse import parse_text
-from kdlens.symbols import cache as cache_module
-from kdlens.symbols.pdb import PdbFile
-from kdlens.symbols.resolver import SymbolFiles, SymbolState
 
 X64_BASE = 0xFFFFF8071B2B0000
 X86_BASE = 0x9A3B0000

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from fs_probe import make_fifo, record_touches, symlink, within
+
+from kdlens.symbols.store import SymbolStore, file_name
 
 from fixtures.symbols.symtest import flat, key_of, store
-from kdlens.symbols.store import SymbolStore, file_name
+from fs_probe import make_fifo, record_touches, symlink, within
 
 
 def test_store_layout_by_key(tmp_path: Path) -> None:

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.logs import make_crash_logs as crash
-from fixtures.pdb.pdbtest import line_of, pdb_path
-from fixtures.symbols.symtest import source, store
 from kdlens.analysis import Analysis, FrameKind, analyze
 from kdlens.analysis.evidence import Origin
 from kdlens.model import Range, SymbolRef
 from kdlens.parse import parse_text
 from kdlens.symbols.pdb import PdbFile
 
+from fixtures.logs import make_crash_logs as crash
+from fixtures.pdb.pdbtest import line_of, pdb_path
+from fixtures.symbols.symtest import source, store
 from helpers import FIXTURES
 
 LOGS = FIXTURES / "logs"

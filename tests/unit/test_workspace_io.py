@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fs_probe import make_fifo, record_touches, symlink, within
 
 from kdlens.symbols.pdb import PdbError, PdbFile
 from kdlens.symbols.pe import ImageError, read_image
@@ -24,6 +23,8 @@ from kdlens.workspace_io import (
     open_regular_file,
     read_regular_file,
 )
+
+from fs_probe import make_fifo, record_touches, symlink, within
 
 LIMIT = 20.0  # seconds before a blocked call fails its test
 
@@ -120,7 +121,7 @@ def test_device_namespace_paths_are_refused_before_any_access(
 ) -> None:
     touched = record_touches(monkeypatch)
     for path in (r"\\.\PhysicalDrive0", "//./pipe/x", r"\\?\GLOBALROOT\Device\Null"):
-        assert "device" in _refusal(lambda p=path: read_regular_file(p))  # type: ignore[misc]
+        assert "device" in _refusal(lambda p=path: read_regular_file(p))
     assert touched.paths == []
 
 

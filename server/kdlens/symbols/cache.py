@@ -36,6 +36,8 @@ import platformdirs
 from .pdb import PdbError, PdbFile
 from .table import SymbolTable, TableData, read_table
 
+__all__ = ["DiskCache", "FileKey", "LoadTimeout", "TableCache", "default_cache_dir", "read_table"]
+
 CACHE_ENV = "KDLENS_CACHE_DIR"
 _FORMAT = "kdlens-pdb-table 1"
 #: PDB tables kept in memory (the LRU); each holds a function list and maybe an open file.
