@@ -233,8 +233,14 @@ class _Reader:
             return top.start, top.start
         k = self.text.find(stripped, top.text_start)
         if k < 0 or k > top.text_start + len(body) + 64:
-            # entity references (``&amp;``) make the source text longer than the data
-            return top.text_start, top.text_start + len(stripped)
+            # entity references (``&amp;``) make the source text longer than the
+            # data: the range runs to the closing tag instead
+            close = self.text.find("<", top.text_start)
+            if close < 0:
+                close = top.text_start + len(stripped)
+            while close > top.text_start and self.text[close - 1] in " \t\r\n":
+                close -= 1
+            return top.text_start, close
         return k, k + len(stripped)
 
     def _param(self, entry: AppVerifierEntry, index: int, top: _Open, body: str) -> None:
