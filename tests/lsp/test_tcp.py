@@ -55,12 +55,16 @@ def test_initialize_over_tcp() -> None:
                 break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                    pytest.fail(
+                        f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+                    )
                 time.sleep(0.1)  # waiting for the server to listen, bounded by the deadline
         assert sock is not None, "the server did not listen within 30 s"
         sock.settimeout(30)
         sock.sendall(
-            _frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+            _frame(
+                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
+            )
         )
         reply = _read_message(sock)
         assert reply["id"] == 1

@@ -17,6 +17,18 @@ from .findings import bugcheck_diagnostics, cross_check_diagnostics, leak_diagno
 from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
 from .resolve import LogResolver, Resolver, ResolverChain, SymbolSource
 from .settings import AnalysisSettings
+from .usermode_leaks import (
+    LeakKind,
+    LeakRecord,
+    PoolGrowth,
+    cross_checks,
+    find_all_leaks,
+    leak_record_diagnostics,
+    pool_growth,
+    pool_growth_diagnostics,
+    session_stops,
+    summarize,
+)
 
 
 @dataclass(slots=True)
@@ -31,6 +43,15 @@ class Analysis:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The per-session symbol-file resolver, when a symbol path is configured.
     symbol_files: Resolver | None = None
+    #: Every leak of every kind (pool-table rows included), in log order.
+    leak_records: list[LeakRecord] = field(default_factory=list)
+    #: Pool tags that grew between two ``!poolused`` snapshots.
+    pool_growth: list[PoolGrowth] = field(default_factory=list)
+
+    @property
+    def leak_summary(self) -> str:
+        """``12 leaks: 8 heap blocks (unreachable), 3 handles, 1 pool block · 2 call sites``."""
+        return summarize(self.leak_records)
 
     def symbol_status(self, module: str) -> str | None:
         """What became of ``module``'s symbol file, in a sentence (for hovers)."""
@@ -76,10 +97,17 @@ def _analyze(
     resolver = ResolverChain(chain)
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
+    records = find_all_leaks(
+        session, cases, evidence, resolver, settings, leaks, session_stops(session)
+    )
+    growth = pool_growth(session)
     diagnostics = [
         *bugcheck_diagnostics(cases, leaks),
         *leak_diagnostics(leaks),
         *cross_check_diagnostics(leaks),
+        *leak_record_diagnostics(records),
+        *cross_checks(session),
+        *pool_growth_diagnostics(growth),
         *symbol_diagnostics,
     ]
     diagnostics.sort(key=sort_key)
@@ -93,6 +121,8 @@ def _analyze(
         groups=group_by_call_site(leaks),
         diagnostics=diagnostics,
         symbol_files=sym_resolver,
+        leak_records=records,
+        pool_growth=growth,
     )
 
 
@@ -105,6 +135,8 @@ __all__ = [
     "Diagnostic",
     "Evidence",
     "Leak",
+    "LeakKind",
+    "LeakRecord",
     "Origin",
     "Related",
     "Resolver",

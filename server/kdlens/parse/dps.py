@@ -59,7 +59,9 @@ def dps(cur: Cursor) -> int | None:
         dump.rows.append(row)
         if symbol is not None:
             frames.append(
-                Frame(range=Range(value.range.start, symbol.range.end), address=value, symbol=symbol)
+                Frame(
+                    range=Range(value.range.start, symbol.range.end), address=value, symbol=symbol
+                )
             )
         last = i
         i += 1

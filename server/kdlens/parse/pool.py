@@ -304,7 +304,9 @@ def _usage_row(cur: Cursor, i: int, tag_col: int, ends: list[int]) -> PoolUsage 
     )
 
 
-def tag_note(cur: Cursor, i: int, tag: str, tag_range: Range | None, start: int) -> PoolTagNote | None:
+def tag_note(
+    cur: Cursor, i: int, tag: str, tag_range: Range | None, start: int
+) -> PoolTagNote | None:
     """A pool-tag owner text printed on line ``i`` from column ``start`` (``desc, Binary : x``)."""
     text = cur.text(i)
     body = text[start:].rstrip()
