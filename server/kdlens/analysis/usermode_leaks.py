@@ -142,6 +142,7 @@ class LeakRecord:
     source: SourceLocation | None = None
     owner: str | None = None  # a driver or DLL named by the evidence itself
     qualifier: str = ""  # ``unreachable``, ``grew``...
+    count_grew: bool = False  # ``count`` is the growth, not the total (UMDH count lines)
     detail: str = ""  # the rest of the message (``BackTrace4A21C``, ``MDL 0x...``)
     related: list[Related] = field(default_factory=list)
     pool_leak: Leak | None = None  # a Driver Verifier table row (reported by leaks.py)
@@ -400,6 +401,7 @@ def _umdh_leak(r: UmdhRecord) -> LeakRecord:
         size=r.delta,
         unit_size=unit,
         count=grew if grew is not None else new_count,
+        count_grew=grew is not None,
         stack=r.stack,
         stack_label="UMDH trace",
         qualifier="grew",
@@ -805,7 +807,8 @@ def _what(rec: LeakRecord) -> str:
     if rec.origin is LeakOrigin.UMDH:
         size = _size(rec.size) if rec.size is not None else "memory"
         n = rec.count
-        count = f" in {n:,} more allocation{'s' if n != 1 else ''}" if n is not None else ""
+        more = " more" if rec.count_grew else ""
+        count = f" in {n:,}{more} allocation{'s' if n != 1 else ''}" if n is not None else ""
         return f"Heap grew by {size}{count}"
     noun = {
         LeakKind.HEAP_BLOCK: "heap block",
