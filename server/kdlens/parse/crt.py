@@ -38,10 +38,12 @@ _DATA = re.compile(
     rf"|^{LEAD}Data:[ \t]*<(?P<data2>.*)>[ \t]*$"
 )
 
+#: The report's header lines, or a block line without a ``path(line) :`` prefix (a block
+#: line with one is found after a header only: matching a path at every line start
+#: would cost a scan of each line of every log).
 _TRIGGER = (
     rf"^{LEAD}(?:Detected memory leaks|Dumping objects[ \t]*->"
-    r"|(?:[^{}\r\n]*?\(\d+\)[ \t]*:[ \t]*)?\{\d+\}[ \t]+(?:normal|client|crt|ignore|free)[ \t]+block"
-    r"[ \t]+at[ \t])"
+    r"|\{\d+\}[ \t]+(?:normal|client|crt|ignore|free)[ \t]+block[ \t]+at[ \t])"
 )
 
 
