@@ -135,3 +135,32 @@ def test_heap_entry_table_rows_with_hints() -> None:
         (0xC25AFF0, 0x10000),
     ]
     assert all(b.stack is None and b.state == "busy" for b in s.heap_blocks)
+
+
+def test_heap_p_h_block_lists() -> None:
+    text = log(
+        """
+        0:000> !heap -p -h 1a80000
+            _DPH_HEAP_ROOT @ 1a81000
+            Freed and decommitted blocks
+              DPH_HEAP_BLOCK : VirtAddr VirtSize
+                01a81f40 : 01a90000 00002000
+            Busy allocations
+              DPH_HEAP_BLOCK : UserAddr  UserSize - VirtAddr VirtSize
+                01a8224c : 01a84ff0 00000010 - 01a84000 00002000
+                01a82288 : 01a86fc8 00000038 - 01a86000 00002000
+        0:000> g
+        """
+    )
+    s = parse_text(text)
+    assert s.parser_faults == []
+    freed, busy1, busy2 = s.heap_blocks
+    assert all(
+        b.page_heap and b.heap is not None and b.heap.value == 0x1A81000 for b in s.heap_blocks
+    )
+    assert freed.state == "free" and freed.virtual_address is not None
+    assert freed.virtual_address.value == 0x1A90000 and freed.user_address is None
+    assert (busy1.state, busy1.block.value if busy1.block else None) == ("busy", 0x1A8224C)
+    assert busy2.user_address is not None and busy2.user_address.value == 0x1A86FC8
+    assert busy2.user_size is not None and busy2.user_size.value == 0x38
+    assert busy2.user_size.range == _at(text, 8, "00000038")

@@ -190,8 +190,14 @@ _HINT = re.compile(rf"^{LEAD}(?:\?[ \t]|[A-Za-z0-9_.$\-]+![^ \t]+[ \t]+<PERF>)")
 _TRACE_ID = re.compile(rf"^{LEAD}Trace:[ \t]*{_H}[ \t]*$")
 
 
-def _dph_row(cur: Cursor, i: int, info: HeapBlockInfo, columns: list[str]) -> bool:
-    m = _DPH_ROW.match(cur.text(i))
+def _dph_row(
+    cur: Cursor,
+    i: int,
+    info: HeapBlockInfo,
+    columns: list[str],
+    pattern: re.Pattern[str] | None = None,
+) -> bool:
+    m = (pattern or _DPH_ROW).match(cur.text(i))
     if m is None:
         return False
     info.block = cur.num(i, m, "block")
@@ -200,7 +206,7 @@ def _dph_row(cur: Cursor, i: int, info: HeapBlockInfo, columns: list[str]) -> bo
         n = cur.num_at(i, t.group(), m.start("rest") + t.start())
         if n is not None:
             values.append(n)
-    names = [c for c in columns if c != "-"]
+    names = [c for c in columns if c not in ("-", ":")]
     for name, value in zip(names, values, strict=False):
         low = name.lower()
         if low == "useraddr":
@@ -325,6 +331,77 @@ def _read_entries(cur: Cursor, first: int) -> int | None:
 @block("heap-entries", rf"^{LEAD}HEAP_ENTRY[ \t]+Size[ \t]+Prev[ \t]+Flags[ \t]+UserPtr")
 def heap_entries(cur: Cursor) -> int | None:
     return _read_entries(cur, cur.line)
+
+
+# --------------------------------------------------------------------------- !heap -p -h
+
+_PH_SECTION = re.compile(
+    rf"^{LEAD}(?P<kind>Busy allocations|Freed and decommitted blocks|Free(?:d)? allocations)[ \t]*$"
+)
+_PH_HEADER = re.compile(rf"^{LEAD}DPH_HEAP_BLOCK[ \t]*:(?P<cols>[^\r\n]*)$")
+_PH_ROW = re.compile(
+    rf"^(?P<lead>{LEAD})(?P<block>{_H})[ \t]*:(?P<rest>(?:[ \t]+(?:{_H}|-))+)[ \t]*$"
+)
+
+
+def _read_page_heap(cur: Cursor, first: int) -> int | None:
+    """The block lists of ``!heap -p -h <heap>``: one record per ``DPH_HEAP_BLOCK`` row."""
+    end = min(cur.end, len(cur.doc))
+    i = first
+    last = first - 1
+    heap: Num | None = None
+    state = ""
+    columns: list[str] = []
+    while i < end:
+        text = cur.text(i)
+        rm = _ROOT.match(text)
+        if rm is not None and rm.group("kind") == "DPH_HEAP_ROOT":
+            heap = cur.num(i, rm, "heap")
+            last = i
+            i += 1
+            continue
+        sm = _PH_SECTION.match(text)
+        if sm is not None:
+            state = "busy" if sm.group("kind").startswith("Busy") else "free"
+            columns = []
+            last = i
+            i += 1
+            continue
+        hm = _PH_HEADER.match(text)
+        if hm is not None and state:
+            columns = hm.group("cols").split()
+            last = i
+            i += 1
+            continue
+        pm = _PH_ROW.match(text)
+        if pm is not None and columns:
+            info = HeapBlockInfo(
+                range=cur.rng(i, len(pm.group("lead")), len(text.rstrip())),
+                heap=heap,
+                page_heap=True,
+                state=state,
+            )
+            _dph_row(cur, i, info, columns, _PH_ROW)
+            cur.session.heap_blocks.append(info)
+            last = i
+            i += 1
+            continue
+        if not text.strip() and last >= first:
+            i += 1
+            continue
+        break
+    return last + 1 if last >= first else None
+
+
+@block("page-heap-lists", rf"^{LEAD}_DPH_HEAP_ROOT[ \t]*@[ \t]*{_H}[ \t]*$")
+def page_heap_lists(cur: Cursor) -> int | None:
+    """``!heap -p -h``: a page heap root followed by its busy and freed block lists."""
+    j = cur.line + 1
+    while j < min(cur.end, len(cur.doc)) and not cur.text(j).strip():
+        j += 1
+    if j >= min(cur.end, len(cur.doc)) or not _PH_SECTION.match(cur.text(j)):
+        return None
+    return _read_page_heap(cur, cur.line)
 
 
 @command("heap-l", r"^!heap[ \t]+(?:-l|/l)\b")
