@@ -98,9 +98,7 @@ async def run(path: Path, samples: int) -> list[str]:
         t0 = time.perf_counter()
         client.text_document_did_open(
             lsp.DidOpenTextDocumentParams(
-                text_document=lsp.TextDocumentItem(
-                    uri=uri, language_id="windbg-log", version=1, text=text
-                )
+                text_document=lsp.TextDocumentItem(uri=uri, language_id="windbg-log", version=1, text=text)
             )
         )
         await asyncio.wait_for(got.wait(), 600)
@@ -116,9 +114,7 @@ async def run(path: Path, samples: int) -> list[str]:
         def_ms: list[float] = []
         for pos in positions:
             t = time.perf_counter()
-            await client.text_document_definition_async(
-                lsp.DefinitionParams(text_document=doc, position=pos)
-            )
+            await client.text_document_definition_async(lsp.DefinitionParams(text_document=doc, position=pos))
             def_ms.append((time.perf_counter() - t) * 1000)
 
         # a one-character edit inside the first table row's tag
@@ -170,9 +166,7 @@ async def run(path: Path, samples: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log", nargs="?", type=Path, default=DEFAULT_LOG)
     ap.add_argument("--samples", type=int, default=300)
     args = ap.parse_args(argv)
