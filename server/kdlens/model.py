@@ -461,6 +461,14 @@ class PoolUsage:
     paged_allocs: int
     paged_bytes: int
     description: str | None = None
+    #: The eight-column layout (``Allocs Frees Diff Used`` twice): the extra counts.
+    nonpaged_frees: int | None = None
+    nonpaged_diff: int | None = None
+    paged_frees: int | None = None
+    paged_diff: int | None = None
+    #: Ranges of the numbers in printed order (four or eight of them).
+    number_ranges: tuple[Range, ...] = ()
+    description_range: Range | None = None
 
 
 @dataclass(slots=True)
@@ -481,6 +489,12 @@ class UmdhRecord:
     address: Num | None = None  # raw snapshot form: ``... at <address> by ...``
     overhead: int | None = None  # raw snapshot form: the ``+ <n>`` after the size
     decimal: bool = False  # comparison numbers were read as decimal (``umdh -d``)
+    #: Where each comparison number is printed (``+ delta ( new - old ) count allocs``).
+    delta_range: Range | None = None
+    new_range: Range | None = None
+    old_range: Range | None = None
+    count_range: Range | None = None
+    sign_range: Range | None = None
 
 
 # --------------------------------------------------------------------------- settings read from the log
@@ -515,6 +529,16 @@ class Session:
     pool_usage: list[PoolUsage] = field(default_factory=list)
     umdh: list[UmdhRecord] = field(default_factory=list)
     paths: list[PathSetting] = field(default_factory=list)
+    # leak evidence beyond Driver Verifier's pool tables (records defined at the end)
+    heap_leak_scans: list[HeapLeakScan] = field(default_factory=list)
+    heap_blocks: list[HeapBlockInfo] = field(default_factory=list)
+    handle_traces: list[HandleTraceReport] = field(default_factory=list)
+    umdh_totals: list[UmdhTotal] = field(default_factory=list)
+    crt_leaks: list[CrtLeakReport] = field(default_factory=list)
+    appverif_entries: list[AppVerifierEntry] = field(default_factory=list)
+    poolused_snapshots: list[PoolUsedSnapshot] = field(default_factory=list)
+    dps_dumps: list[DpsDump] = field(default_factory=list)
+    pool_tag_notes: list[PoolTagNote] = field(default_factory=list)
     encoding: str = "utf-8"
     #: Internal failures (bugs, not user errors) of the parsers, the lazy readers
     #: and the analysis of this session; the tests keep it empty.
@@ -736,3 +760,214 @@ class ExceptionAnalysis:
             if f.key == key:
                 return f
         return None
+
+
+# --------------------------------------------------------------------------- user-mode and other leak evidence
+#
+# Records for the other places a Windows debugger (or a tool whose output is
+# pasted into a log) shows leaked resources: ``!heap -l``, ``!heap -p -a``,
+# ``!htrace``, UMDH totals, CRT debug-heap dumps, Application Verifier XML
+# logs, ``!poolused`` snapshots, ``dps`` stack dumps and pool-tag notes.
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class HeapLeakRow:
+    """One row of ``!heap -l``: a busy block nothing in memory points to."""
+
+    range: Range
+    entry: Num  # the heap entry (header) address
+    user: Num  # the address the program was given
+    heap: Num
+    size: Num  # entry size in bytes, header included (hex)
+    segment: Num | None = None
+    previous_size: Num | None = None
+    unused: Num | None = None
+    flags: str = ""
+    flags_range: Range | None = None
+
+    @property
+    def user_size(self) -> int:
+        """Bytes the program asked for: the entry size minus its unused bytes."""
+        unused = self.unused.value if self.unused is not None else 0
+        return max(self.size.value - unused, 0)
+
+
+@dataclass(slots=True)
+class HeapLeakScan:
+    """One ``!heap -l`` output: its rows and the closing count line."""
+
+    range: Range
+    rows: list[HeapLeakRow] = field(default_factory=list)
+    header_range: Range | None = None
+    count: Num | None = None  # ``N potential unreachable blocks were detected.`` (decimal)
+    count_range: Range | None = None  # the whole count line
+    truncated: bool = False  # a ``...`` elision among the rows
+    heaps: list[Num] = field(default_factory=list)  # ``Heap 00520000`` lines before the table
+
+
+@dataclass(slots=True)
+class HeapBlockInfo:
+    """``!heap -p -a <address>`` (or a page-heap record): the block and its allocation stack."""
+
+    range: Range
+    address: Num | None = None  # the address asked about (``address X found in``)
+    heap: Num | None = None  # ``_DPH_HEAP_ROOT @ X`` or ``_HEAP @ X``
+    page_heap: bool = False  # a ``_DPH_HEAP_ROOT`` (page heap) record
+    state: str = ""  # busy / free (``in busy allocation``, ``(busy)``)
+    block: Num | None = None  # DPH_HEAP_BLOCK or HEAP_ENTRY address
+    user_address: Num | None = None
+    user_size: Num | None = None
+    virtual_address: Num | None = None
+    virtual_size: Num | None = None
+    stack: Stack | None = None
+
+    def holds(self, address: int) -> bool:
+        """True when ``address`` lies in this block's user bytes (or is the address asked)."""
+        if self.address is not None and self.address.value == address:
+            return True
+        if self.user_address is None:
+            return False
+        start = self.user_address.value
+        size = self.user_size.value if self.user_size is not None else 1
+        return start <= address < start + max(size, 1)
+
+
+@dataclass(slots=True)
+class HandleTrace:
+    """One ``!htrace`` record: ``Handle = 0x.. - OPEN``, its thread/process and stack."""
+
+    range: Range
+    handle: Num
+    op: str  # OPEN / CLOSE / BAD REFERENCE / what was printed
+    op_range: Range
+    thread: Num | None = None
+    process: Num | None = None
+    stack: Stack | None = None
+
+
+@dataclass(slots=True)
+class HandleTraceReport:
+    """``!htrace -diff`` or ``!htrace <handle>`` output."""
+
+    range: Range
+    diff: bool = False  # the records are handles still open since the last snapshot
+    records: list[HandleTrace] = field(default_factory=list)
+    new_traces: Num | None = None  # ``0x2 new stack traces since the previous snapshot.``
+    new_traces_range: Range | None = None
+    displayed: Num | None = None  # ``Displayed 0x1 stack traces for outstanding handles...``
+    displayed_range: Range | None = None
+    query: Num | None = None  # the handle asked for (``!htrace 0x128``)
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class UmdhTotal:
+    """``Total increase == X`` (or ``decrease``), with ``requested + overhead = total`` when printed."""
+
+    range: Range
+    increase: bool
+    value: Num  # the first number (requested bytes in the newer form)
+    requested: Num | None = None
+    overhead: Num | None = None
+    total: Num | None = None
+    decimal: bool = False
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class CrtLeakBlock:
+    """``{N} normal block at 0x..., S bytes long.`` and its ``Data:`` line."""
+
+    range: Range
+    number: Num  # the allocation request number (decimal)
+    kind: str  # normal / client / crt / ignore
+    kind_range: Range
+    address: Num
+    size: Num  # decimal
+    source: SourceRef | None = None  # ``path(line) :`` prefix (``_CRTDBG_MAP_ALLOC``)
+    data: str | None = None  # the printable preview between ``<`` and ``>``
+    data_range: Range | None = None  # the whole ``Data:`` line
+    subtype: int | None = None  # ``client block ..., subtype 0,``
+
+
+@dataclass(slots=True)
+class CrtLeakReport:
+    """A CRT debug-heap dump: ``Detected memory leaks!`` ... ``Object dump complete.``"""
+
+    range: Range
+    header_range: Range | None = None
+    blocks: list[CrtLeakBlock] = field(default_factory=list)
+    complete: bool = False  # ``Object dump complete.`` was read
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class AppVerifierParam:
+    """``<avrf:parameterN>value - description</avrf:parameterN>``."""
+
+    index: int
+    value: Num | None
+    description: str
+    range: Range
+
+
+@dataclass(slots=True)
+class AppVerifierEntry:
+    """One ``avrf:logEntry`` of an Application Verifier XML log."""
+
+    range: Range
+    stop_code: Num | None = None
+    layer: str = ""
+    severity: str = ""
+    time: str = ""
+    message: str = ""
+    message_range: Range | None = None
+    params: list[AppVerifierParam] = field(default_factory=list)
+    stack: Stack | None = None
+    pid: Num | None = None  # the ``PID`` of the enclosing ``avrf:logSession``
+
+    def param(self, index: int) -> AppVerifierParam | None:
+        for p in self.params:
+            if p.index == index:
+                return p
+        return None
+
+
+@dataclass(slots=True)
+class PoolUsedSnapshot:
+    """One ``!poolused`` display: its layout and its rows (also in ``Session.pool_usage``)."""
+
+    range: Range
+    header_range: Range
+    columns: int  # 4 (Allocs Used) or 8 (Allocs Frees Diff Used)
+    sort: str | None = None  # ``Sorting by ...`` text
+    rows: list[PoolUsage] = field(default_factory=list)
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class DpsRow:
+    """``<slot>  <value> module!symbol+off``: one pointer-sized slot of a ``dps`` dump."""
+
+    range: Range
+    slot: Num
+    value: Num
+    symbol: SymbolRef | None = None
+
+
+@dataclass(slots=True)
+class DpsDump:
+    """``dps <address>`` output; the symbolised values read as a stack (innermost first)."""
+
+    range: Range
+    query: Num | None = None
+    rows: list[DpsRow] = field(default_factory=list)
+    stack: Stack | None = None
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class PoolTagNote:
+    """What the log itself says a pool tag belongs to (``Pooltag X : desc, Binary : drv``)."""
+
+    tag: str
+    range: Range
+    description: str
+    tag_range: Range | None = None
+    binary: str | None = None
+    binary_range: Range | None = None

@@ -29,6 +29,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from kdlens.settings import OPTIONS, Kind
+
 from helpers import REPO
 from vsix_support import LOCK, VSIX, Interpreter, minimal_env
 
@@ -41,23 +43,24 @@ if shutil.which("node") is None or shutil.which("npm") is None:
 if not VSIX.exists():
     pytest.skip(f"{VSIX.name} is not built; run `make vsix`", allow_module_level=True)
 
+#: The manifest's JSON type and empty default for each kind of server setting.
+_KIND_SCHEMA: dict[Kind, tuple[str, Any]] = {
+    Kind.SYMBOL_PATH: ("string", ""),
+    Kind.SOURCE_MAP: ("object", {}),
+    Kind.STRINGS: ("array", []),
+}
+#: Settings of the extension itself, then every server setting of kdlens.settings.OPTIONS.
 SETTINGS_DEFAULTS: dict[str, Any] = {
-    "kdlens.symbolPath": "",
-    "kdlens.sourceMap": {},
-    "kdlens.allocatorWrappers": [],
-    "kdlens.trustedUncHosts": [],
     "kdlens.detectLogs": True,
     "kdlens.trace.server": "off",
     "kdlens.server.pythonPath": "",
+    **{f"kdlens.{o.key}": _KIND_SCHEMA[o.kind][1] for o in OPTIONS},
 }
 SETTINGS_TYPES = {
-    "kdlens.symbolPath": "string",
-    "kdlens.sourceMap": "object",
-    "kdlens.allocatorWrappers": "array",
-    "kdlens.trustedUncHosts": "array",
     "kdlens.detectLogs": "boolean",
     "kdlens.trace.server": "string",
     "kdlens.server.pythonPath": "string",
+    **{f"kdlens.{o.key}": _KIND_SCHEMA[o.kind][0] for o in OPTIONS},
 }
 # Everything besides the server package that the extension folder may hold.
 ALLOWED = {

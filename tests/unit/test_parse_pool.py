@@ -351,3 +351,72 @@ def test_pool_parsers_survive_malformed_lines() -> None:
     (b,) = s.pool_blocks
     assert b.tag == "" and b.address.value == 0x12345678
     assert [(r.tag, r.paged_bytes) for r in s.pool_usage] == []
+
+
+POOLUSED8 = log(
+    """
+    1: kd> !poolused 2
+     Sorting by NonPaged Pool Consumed
+
+                   NonPaged                                         Paged
+     Tag     Allocs     Frees      Diff         Used   Allocs     Frees      Diff         Used
+
+     Abcd      1520        16      1504     12320768        0         0         0            0\tUNKNOWN pooltag 'Abcd', please update pooltag.txt
+     Wdf0       120       100        20         8960       12        12         0            0WdfLdr , Binary: wdfldr.sys
+     Tkn          4         1         3          768       30        10        20        10240
+    """
+)
+
+
+def test_poolused_eight_columns() -> None:
+    s = parse_text(POOLUSED8)
+    assert not s.faults, s.faults
+    (snap,) = s.poolused_snapshots
+    assert snap.columns == 8 and snap.sort == "Sorting by NonPaged Pool Consumed"
+    abcd, wdf, tkn = snap.rows
+    assert (abcd.nonpaged_allocs, abcd.nonpaged_frees, abcd.nonpaged_diff, abcd.nonpaged_bytes) == (
+        1520,
+        16,
+        1504,
+        12320768,
+    )
+    assert (tkn.paged_allocs, tkn.paged_frees, tkn.paged_diff, tkn.paged_bytes) == (
+        30,
+        10,
+        20,
+        10240,
+    )
+    assert abcd.description == "UNKNOWN pooltag 'Abcd', please update pooltag.txt"
+    # glued to the last number (older style) is cut at the column
+    assert wdf.description == "WdfLdr , Binary: wdfldr.sys" and wdf.paged_bytes == 0
+    assert tkn.description is None
+    assert len(abcd.number_ranges) == 8
+    row = POOLUSED8.split("\n")[6]
+    assert abcd.number_ranges[3] == Range.on_line(
+        6, row.index("12320768"), row.index("12320768") + 8
+    )
+    assert s.pool_usage == snap.rows
+
+
+def test_pool_tag_notes_from_poolused_and_pool() -> None:
+    s = parse_text(POOLUSED8)
+    (note,) = s.pool_tag_notes  # the UNKNOWN remark teaches nothing
+    assert (note.tag, note.description, note.binary) == ("Wdf0", "WdfLdr", "wdfldr.sys")
+    row = POOLUSED8.split("\n")[7]
+    assert note.binary_range == Range.on_line(
+        7, row.index("wdfldr.sys"), row.index("wdfldr.sys") + 10
+    )
+    text = log(
+        """
+        1: kd> !pool ffffe2809abee000
+        Pool page ffffe2809abee000 region is Paged pool
+        *ffffe2809abee000 size:  880 previous size:    0  (Allocated) *MmSt
+        \t\tPooltag MmSt : Mm section object prototype ptes, Binary : nt!mm
+        """
+    )
+    (pnote,) = parse_text(text).pool_tag_notes
+    assert (pnote.tag, pnote.description, pnote.binary) == (
+        "MmSt",
+        "Mm section object prototype ptes",
+        "nt!mm",
+    )

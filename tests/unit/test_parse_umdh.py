@@ -196,3 +196,67 @@ def test_umdh_survives_malformed_lines() -> None:
     assert not s.faults, s.faults
     (r,) = s.umdh
     assert r.backtrace == "BackTrace00002" and r.stack is None
+
+
+def test_comparison_fixture_totals_and_number_ranges() -> None:
+    from kdlens.parse import parse_bytes
+
+    from helpers import FIXTURES
+
+    s, _ = parse_bytes((FIXTURES / "logs" / "leak-umdh.log").read_bytes())
+    assert not s.faults, s.faults
+    grow, small, shrink = s.umdh
+    assert (grow.delta, grow.count, grow.old_count) == (0x1C7A0, 0x1E3, 0)
+    assert (small.delta, small.bytes, small.old_bytes, small.count, small.old_count) == (
+        0x3C0,
+        0x600,
+        0x240,
+        8,
+        3,
+    )
+    assert shrink.delta == -0x60
+    text = (FIXTURES / "logs" / "leak-umdh.log").read_text()
+    row = text.split("\n")[grow.range.start.line]
+    assert grow.delta_range == Range.on_line(
+        grow.range.start.line, row.index("1c7a0"), row.index("1c7a0") + 5
+    )
+    assert grow.sign_range is not None and grow.sign_range.start.character == 0
+    assert grow.stack is not None
+    src = grow.stack.frames[3].source
+    assert src is not None and (src.path, src.line) == ("c:\\src\\tally\\journal.cpp", 91)
+    (total,) = s.umdh_totals
+    assert total.increase and not total.decimal
+    assert total.requested is not None and total.requested.value == 0x1CB00
+    assert total.overhead is not None and total.overhead.value == 0x3C60
+    assert total.total is not None and total.total.value == 0x20760
+
+
+def test_total_forms_wrapped_and_decimal() -> None:
+    text = log(
+        """
+        // umdh -d before.txt after.txt
+        +     640 (     960 -     320)      3 allocs\tBackTrace11
+        +       2 (       3 -       1)\tBackTrace11\tallocations
+
+        \tWidget!Make+0000001E
+
+        Total increase ==     640 requested +
+             96 overhead =     736
+        """
+    )
+    s = parse_text(text)
+    assert not s.faults, s.faults
+    (rec,) = s.umdh
+    assert rec.decimal and rec.delta == 640
+    (total,) = s.umdh_totals
+    assert total.decimal and total.value.value == 640
+    assert total.overhead is not None and total.overhead.value == 96
+    assert total.total is not None and total.total.value == 736
+    assert (total.range.start.line, total.range.end.line) == (6, 7)
+
+
+def test_total_alone_and_decrease() -> None:
+    s = parse_text("Total decrease == 1a0\n")
+    assert not s.faults, s.faults
+    (total,) = s.umdh_totals
+    assert not total.increase and total.value.value == 0x1A0 and total.requested is None

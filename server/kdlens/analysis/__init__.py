@@ -25,6 +25,18 @@ from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
 from .resolve import LogResolver, Resolver, ResolverChain, SessionResolver, SymbolSource
 from .settings import AnalysisSettings
 from .triage import Triage, build_triage, fault_addresses
+from .usermode_leaks import (
+    LeakKind,
+    LeakRecord,
+    PoolGrowth,
+    cross_checks,
+    find_all_leaks,
+    leak_record_diagnostics,
+    pool_growth,
+    pool_growth_diagnostics,
+    session_stops,
+    summarize,
+)
 
 
 @dataclass(slots=True)
@@ -46,6 +58,16 @@ class Analysis:
     def frame_kinds(self, stack: Stack) -> list[FrameKind]:
         """Per frame of ``stack``: exact (faulting / current) or a return address (look up -1)."""
         return self._frame_kinds.kinds(stack)
+
+    #: Every leak of every kind (pool-table rows included), in log order.
+    leak_records: list[LeakRecord] = field(default_factory=list)
+    #: Pool tags that grew between two ``!poolused`` snapshots.
+    pool_growth: list[PoolGrowth] = field(default_factory=list)
+
+    @property
+    def leak_summary(self) -> str:
+        """``12 leaks: 8 heap blocks (unreachable), 3 handles, 1 pool block · 2 call sites``."""
+        return summarize(self.leak_records)
 
     def symbol_status(self, module: str) -> str | None:
         """What became of ``module``'s symbol file, in a sentence (for hovers)."""
@@ -84,11 +106,18 @@ def _analyze(
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
     triage = build_triage(session, cases, evidence, resolver, settings)
+    records = find_all_leaks(
+        session, cases, evidence, resolver, settings, leaks, session_stops(session)
+    )
+    growth = pool_growth(session)
     diagnostics = [
         *bugcheck_diagnostics(cases, leaks, triage),
         *triage_diagnostics(triage),
         *leak_diagnostics(leaks),
         *cross_check_diagnostics(leaks),
+        *leak_record_diagnostics(records),
+        *cross_checks(session),
+        *pool_growth_diagnostics(growth),
         *symbol_diagnostics,
     ]
     diagnostics.sort(key=sort_key)
@@ -104,6 +133,8 @@ def _analyze(
         symbol_files=sym_resolver,
         triage=triage,
         _frame_kinds=FrameKindCache(fault_addresses(triage)),
+        leak_records=records,
+        pool_growth=growth,
     )
 
 
@@ -117,6 +148,8 @@ __all__ = [
     "Evidence",
     "FrameKind",
     "Leak",
+    "LeakKind",
+    "LeakRecord",
     "Origin",
     "Related",
     "Resolver",

@@ -31,6 +31,16 @@ class Code:
     LEAK_COUNT_MISMATCH = "leak-count-mismatch"
     LEAK_BYTES_MISMATCH = "leak-bytes-mismatch"
     NO_ALLOCATION_HISTORY = "no-allocation-history"
+    # leaks of other kinds (analysis/usermode_leaks.py): one ``leaked-*`` code per
+    # kind of resource; heap, pool and CRT blocks share ``leaked-allocation``
+    LEAKED_HANDLE = "leaked-handle"  # !htrace -diff, App Verifier 0x901/0x905
+    LEAKED_KEY = "leaked-key"  # App Verifier 0x902 (HKEY)
+    LEAKED_RESERVATION = "leaked-reservation"  # App Verifier 0x903 (virtual reservation)
+    LEAKED_BSTR = "leaked-bstr"  # App Verifier 0x904
+    LEAKED_COM_OBJECT = "leaked-com-object"  # App Verifier 0x906
+    LEAKED_LOCKED_PAGES = "leaked-locked-pages"  # bug checks 0xCB and 0x76
+    POOL_GROWTH = "pool-growth"  # a tag grew between two !poolused snapshots
+    LEAK_LISTING_INCOMPLETE = "leak-listing-incomplete"  # fewer rows shown than found
     PARSER_FAULT = "parser-fault"
     # symbol files
     SYMBOL_MISMATCH = "symbol-mismatch"

@@ -143,6 +143,17 @@ def gather(session: Session) -> Evidence:
     for ea in session.exception_analyses:
         if ea.stack is not None:
             _add_stack(ev, ea.stack)
+    # allocation stacks of user-mode leak evidence (``!heap -p -a``, ``dps``, ``!htrace``)
+    for info in session.heap_blocks:
+        if info.stack is not None:
+            _add_stack(ev, info.stack)
+    for dump in session.dps_dumps:
+        if dump.stack is not None:
+            _add_stack(ev, dump.stack)
+    for report in session.handle_traces:
+        for rec in report.records:
+            if rec.stack is not None:
+                _add_stack(ev, rec.stack)
     for driver in session.drivers:
         table = driver.allocations
         if table is None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from . import (
     analyze,  # noqa: F401
     avrf,  # noqa: F401
+    crt,  # noqa: F401
+    dps,  # noqa: F401
     exceptions,  # noqa: F401
+    heap,  # noqa: F401
+    htrace,  # noqa: F401
     ln,  # noqa: F401
     modules,  # noqa: F401
     paths,  # noqa: F401

@@ -36,6 +36,7 @@ from ..model import (
     SourceRef,
     SymbolRef,
 )
+from ..numbers import dec_int
 from .core import Cursor, block
 
 _HEXV = r"[0-9a-fA-F]{1,8}(?:`?[0-9a-fA-F]{8})?"
@@ -139,7 +140,9 @@ def read_exception_record(
             value = cur.num(i, mp, "v")
             if value is not None:
                 rng = cur.rng(i, mp.start("n") - len("Parameter["), mp.end("v"))
-                rec.parameters.append(ExceptionParameter(int(mp.group("n")), value, rng))
+                index = dec_int(mp.group("n"))
+                if index is not None:
+                    rec.parameters.append(ExceptionParameter(index, value, rng))
         elif (ma := _EXR_ACCESS.match(t)) is not None and rec.address is not None:
             kind = ma.group("kind")
             if kind.startswith("read"):

@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 from typing import Literal
 
-from ..model import PoolBlock, PoolUsage
+from ..model import PoolBlock, PoolTagNote, PoolUsage, PoolUsedSnapshot, Range
 from ..numbers import dec_int
 from .core import Cursor, block
 
@@ -177,6 +177,17 @@ def pool_blocks(cur: Cursor) -> int | None:
             dm = _DESC.match(text)
             if dm:
                 desc = dm.group("desc")
+                note_tag = dm.group("tag") or blocks[-1].tag
+                if desc:
+                    note = tag_note(
+                        cur,
+                        i,
+                        note_tag,
+                        cur.group_range(i, dm, "tag") if dm.group("tag") else None,
+                        dm.start("desc"),
+                    )
+                    if note is not None:
+                        cur.session.pool_tag_notes.append(note)
                 blocks[-1] = replace(
                     blocks[-1],
                     description=desc or None,
@@ -206,15 +217,33 @@ def pool_blocks(cur: Cursor) -> int | None:
 # --------------------------------------------------------------------------- !poolused
 
 _SORT = re.compile(r"^[ \t]*Sorting by[ \t]")
-_USED_HEADER = re.compile(r"^[ \t]*Tag[ \t]+Allocs[ \t]+Used[ \t]+Allocs[ \t]+Used[ \t]*$")
+_USED_HEADER = re.compile(
+    r"^[ \t]*Tag[ \t]+(?:Allocs[ \t]+Used[ \t]+Allocs[ \t]+Used"
+    r"|Allocs[ \t]+Frees[ \t]+Diff[ \t]+Used[ \t]+Allocs[ \t]+Frees[ \t]+Diff[ \t]+Used)[ \t]*$"
+)
 _PRE_HEADER = re.compile(r"^[ \t]*(?:$|Pool Used:|NonPaged[ \t]+Paged[ \t]*$)")
 _WORD = re.compile(r"\S+")
-_FOUR = re.compile(r"[ \t]+(\d+)[ \t]+(\d+)[ \t]+(\d+)[ \t]+(\d+)")
+_NUMBER = re.compile(r"[ \t]+(\d+)")
 _TOTAL = re.compile(r"^[ \t]*TOTAL[ \t]+\d")
 _ELISION = re.compile(r"^[ \t]*(?:$|\.{3,}[ \t]*$|…[ \t]*$)")
+_BINARY = re.compile(r"[ \t]*,?[ \t]*Binary[ \t]*:[ \t]*(?P<bin>.*?)[ \t]*$")
+_UNKNOWN_TAG = re.compile(r"^UNKNOWN pooltag|^Unknown \(update pooltag")
 
 #: How many lines may separate ``Sorting by`` from the column header.
 _HEADER_REACH = 6
+
+
+def _numbers(text: str, base: int, count: int) -> list[tuple[int, int]] | None:
+    """Spans of ``count`` blank-separated decimal numbers from column ``base``."""
+    spans: list[tuple[int, int]] = []
+    pos = base
+    for _ in range(count):
+        m = _NUMBER.match(text, pos)
+        if m is None:
+            return None
+        spans.append(m.span(1))
+        pos = m.end(1)
+    return spans
 
 
 #: What ``_usage_row`` returns for a row whose numbers are too long to be
@@ -233,48 +262,103 @@ def _usage_row(
     if not tag.strip() or len(tag) < 4:
         return None
     base = tag_col + 4
-    cut = ends[3]
-    fm = _FOUR.fullmatch(text, base, cut) if cut <= len(text) else None
-    if fm and all(fm.end(k + 1) == ends[k] for k in range(4)):
-        numbers = [dec_int(fm.group(k)) for k in range(1, 5)]
-        desc_start = cut
-    else:
+    n = len(ends)
+    spans = _numbers(text, base, n)
+    if spans is None:
+        return None
+    if any(e != ends[k] for k, (_, e) in enumerate(spans)):
         # The row is off its columns (a shifted row, an overflowing number):
-        # split on blanks and keep the last number as wide as the shift allows.
-        lm = _FOUR.match(text, base)
-        if not lm:
-            return None
-        shift = lm.end(3) - ends[2]
-        want = ends[3] + shift
-        last_end = want if lm.start(4) < want < lm.end(4) else lm.end(4)
-        numbers = [dec_int(lm.group(k)) for k in range(1, 4)]
-        numbers.append(dec_int(text[lm.start(4) : last_end]))
-        desc_start = last_end
-    np_allocs, np_bytes, p_allocs, p_bytes = numbers
-    if np_allocs is None or np_bytes is None or p_allocs is None or p_bytes is None:
+        # keep the blank-split numbers, the last one as wide as the shift allows.
+        shift = spans[n - 2][1] - ends[n - 2]
+        want = ends[n - 1] + shift
+        s_last, e_last = spans[n - 1]
+        if s_last < want < e_last:
+            spans[n - 1] = (s_last, want)
+    parsed = [dec_int(text[a:b]) for a, b in spans]
+    if any(v is None for v in parsed):
         return _TEXT_ROW
-    desc = text[desc_start:].strip() or None
+    values = [v for v in parsed if v is not None]
+    desc_start = spans[-1][1]
+    raw_desc = text[desc_start:]
+    desc = raw_desc.strip() or None
+    desc_range = None
+    if desc:
+        off = text.find(desc, desc_start)
+        desc_range = cur.rng(i, off, off + len(desc))
+    ranges = tuple(cur.rng(i, a, b) for a, b in spans)
+    if n == 8:
+        return PoolUsage(
+            range=cur.rng(i, tag_col, max(len(text.rstrip()), tag_col + 4)),
+            tag=tag,
+            tag_range=cur.rng(i, tag_col, tag_col + 4),
+            nonpaged_allocs=values[0],
+            nonpaged_bytes=values[3],
+            paged_allocs=values[4],
+            paged_bytes=values[7],
+            description=desc,
+            nonpaged_frees=values[1],
+            nonpaged_diff=values[2],
+            paged_frees=values[5],
+            paged_diff=values[6],
+            number_ranges=ranges,
+            description_range=desc_range,
+        )
     return PoolUsage(
         range=cur.rng(i, tag_col, max(len(text.rstrip()), tag_col + 4)),
         tag=tag,
         tag_range=cur.rng(i, tag_col, tag_col + 4),
-        nonpaged_allocs=np_allocs,
-        nonpaged_bytes=np_bytes,
-        paged_allocs=p_allocs,
-        paged_bytes=p_bytes,
+        nonpaged_allocs=values[0],
+        nonpaged_bytes=values[1],
+        paged_allocs=values[2],
+        paged_bytes=values[3],
         description=desc,
+        number_ranges=ranges,
+        description_range=desc_range,
+    )
+
+
+def tag_note(
+    cur: Cursor, i: int, tag: str, tag_range: Range | None, start: int
+) -> PoolTagNote | None:
+    """A pool-tag owner text printed on line ``i`` from column ``start`` (``desc, Binary : x``)."""
+    text = cur.text(i)
+    body = text[start:].rstrip()
+    lead = len(body) - len(body.lstrip())
+    body = body.strip()
+    if not body or _UNKNOWN_TAG.match(body):
+        return None
+    b0 = start + lead
+    description = body
+    binary = None
+    binary_range = None
+    bm = _BINARY.search(body)
+    if bm is not None:
+        description = body[: bm.start()].strip().rstrip(",").strip()
+        binary = bm.group("bin") or None
+        if binary:
+            binary_range = cur.rng(i, b0 + bm.start("bin"), b0 + bm.end("bin"))
+    return PoolTagNote(
+        tag=tag,
+        range=cur.rng(i, b0, b0 + len(body)),
+        description=description,
+        tag_range=tag_range,
+        binary=binary,
+        binary_range=binary_range,
     )
 
 
 @block(
     "poolused",
-    r"^[ \t]*(?:Sorting by[ \t]|Tag[ \t]+Allocs[ \t]+Used[ \t]+Allocs[ \t]+Used[ \t]*$)",
+    r"^[ \t]*(?:Sorting by[ \t]|Tag[ \t]+Allocs[ \t]+(?:Used[ \t]+Allocs[ \t]+Used[ \t]*$"
+    r"|Frees[ \t]+Diff[ \t]+Used))",
 )
 def poolused(cur: Cursor) -> int | None:
     """``!poolused`` output: the sort line, the two header lines and the rows."""
     end = min(cur.end, len(cur.doc))
     h = cur.line
+    sort: str | None = None
     if _SORT.match(cur.text(h)):
+        sort = cur.text(h).strip()
         j = h + 1
         limit = min(end, h + 1 + _HEADER_REACH)
         while j < limit and not _USED_HEADER.match(cur.text(j)):
@@ -288,7 +372,7 @@ def poolused(cur: Cursor) -> int | None:
         return None
     words = list(_WORD.finditer(cur.text(h)))
     tag_col = words[0].start()
-    ends = [w.end() for w in words[1:5]]
+    ends = [w.end() for w in words[1:]]
     rows: list[PoolUsage] = []
     i = h + 1
     while i < end:
@@ -309,8 +393,23 @@ def poolused(cur: Cursor) -> int | None:
         row = _usage_row(cur, i, tag_col, ends)
         if row is None:
             break
-        if isinstance(row, PoolUsage):
+        if isinstance(row, PoolUsage):  # else a row of absurd numbers, kept as text
             rows.append(row)
+            if row.description and row.description_range is not None:
+                start = row.description_range.start.character
+                note = tag_note(cur, i, row.tag, row.tag_range, start)
+                if note is not None:
+                    cur.session.pool_tag_notes.append(note)
         i += 1
     cur.session.pool_usage.extend(rows)
+    header = cur.text(h)
+    cur.session.poolused_snapshots.append(
+        PoolUsedSnapshot(
+            range=cur.span(cur.line, max(i - 1, h)),
+            header_range=cur.rng(h, tag_col, len(header.rstrip())),
+            columns=len(ends),
+            sort=sort,
+            rows=rows,
+        )
+    )
     return i

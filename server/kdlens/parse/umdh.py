@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..model import Frame, SourceRef, Stack, StackKind, UmdhRecord
+from ..model import Frame, Num, Range, SourceRef, Stack, StackKind, UmdhRecord, UmdhTotal
 from ..numbers import dec_int, hex_int
 from .core import Cursor, block
 
@@ -48,6 +48,16 @@ _RAW = re.compile(
     rf"(?P<addr>[0-9a-fA-F`]+)[ \t]+by[ \t]+(?P<bt>{_BT})[ \t]*$"
 )
 _TOTAL = re.compile(r"^[ \t]*Total (?:increase|decrease)[ \t]*==")
+_TOTAL_FULL = re.compile(
+    r"^[ \t]*Total[ \t]+(?P<dir>increase|decrease)[ \t]*==[ \t]*(?P<value>[0-9a-fA-F]+)"
+    r"(?:[ \t]+requested(?:[ \t]*\+[ \t]*(?P<over>[0-9a-fA-F]+)[ \t]+overhead"
+    r"(?:[ \t]*=[ \t]*(?P<total>[0-9a-fA-F]+))?|[ \t]*\+)?)?[ \t]*$"
+)
+#: The rest of a hard-wrapped ``Total increase == X requested +`` line.
+_TOTAL_REST = re.compile(
+    r"^[ \t]*(?:\+[ \t]*)?(?P<over>[0-9a-fA-F]+)[ \t]+overhead"
+    r"(?:[ \t]*=[ \t]*(?P<total>[0-9a-fA-F]+))?[ \t]*$"
+)
 _BARE = re.compile(
     r"^[ \t]*(?P<addr>(?:0x)?(?:[0-9a-fA-F]{8}`[0-9a-fA-F]{8}|[0-9a-fA-F]{6,16}))[ \t]*$"
 )
@@ -237,6 +247,11 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
             stack=e.stack,
             old_count=old_count,
             decimal=decimal,
+            delta_range=cur.group_range(e.first, m, "delta"),
+            new_range=cur.group_range(e.first, m, "new"),
+            old_range=cur.group_range(e.first, m, "old"),
+            count_range=cur.group_range(e.first, m, "count"),
+            sign_range=cur.group_range(e.first, m, "sign"),
         )
     if e.kind == "snap":
         dec = _snapshot_decimal(m)
@@ -266,15 +281,60 @@ def _record(cur: Cursor, e: _Entry, decimal: bool) -> UmdhRecord:
     )
 
 
+@dataclass(slots=True)
+class _Total:
+    first: int
+    last: int
+    m: re.Match[str]
+    rest: re.Match[str] | None = None
+
+
+def _total(cur: Cursor, t: _Total, decimal: bool) -> UmdhTotal | None:
+    def number(m: re.Match[str], line: int, group: str) -> Num | None:
+        text = m.group(group)
+        if text is None:
+            return None
+        value = dec_int(text) if decimal else hex_int(text)
+        if value is None:
+            return None
+        return Num(value, text, cur.group_range(line, m, group))
+
+    m = t.m
+    value = number(m, t.first, "value")
+    if value is None:
+        return None
+    over = number(m, t.first, "over")
+    total = number(m, t.first, "total")
+    if t.rest is not None:
+        over = over or number(t.rest, t.last, "over")
+        total = total or number(t.rest, t.last, "total")
+    requested = value if "requested" in cur.text(t.first) else None
+    text = cur.text(t.first)
+    s = len(text) - len(text.lstrip())
+    return UmdhTotal(
+        range=Range(
+            cur.rng(t.first, s, s).start, cur.rng(t.last, 0, len(cur.text(t.last).rstrip())).end
+        ),
+        increase=m.group("dir") == "increase",
+        value=value,
+        requested=requested,
+        overhead=over,
+        total=total,
+        decimal=decimal,
+    )
+
+
 @block(
     "umdh",
-    r"^[ \t]*(?:[+-][ \t]+[0-9a-fA-F]+[ \t]+\(|(?:0x)?[0-9a-fA-F]+[ \t]+bytes[ \t]+(?:in|\+)[ \t])",
+    r"^[ \t]*(?:[+-][ \t]+[0-9a-fA-F]+[ \t]+\(|(?:0x)?[0-9a-fA-F]+[ \t]+bytes[ \t]+(?:in|\+)[ \t]"
+    r"|Total[ \t]+(?:increase|decrease)[ \t]*==)",
 )
 def umdh(cur: Cursor) -> int | None:
     """A run of UMDH entries (any of the three shapes) with their frames."""
     end = min(cur.end, len(cur.doc))
     i = cur.line
     entries: list[_Entry] = []
+    totals: list[_Total] = []
     while i < end:
         text = cur.text(i)
         m = _CMP.match(text)
@@ -303,7 +363,18 @@ def umdh(cur: Cursor) -> int | None:
             entries.append(e)
             continue
         if _TOTAL.match(text):
-            i += 1
+            tm = _TOTAL_FULL.match(text)
+            if tm is not None:
+                t = _Total(i, i, tm)
+                if tm.group("over") is None and text.rstrip().endswith("+") and i + 1 < end:
+                    rm = _TOTAL_REST.match(cur.text(i + 1))
+                    if rm is not None:
+                        t.rest = rm
+                        t.last = i + 1
+                totals.append(t)
+                i = t.last + 1
+            else:
+                i += 1
             continue
         if not text.strip():
             j = i + 1
@@ -316,5 +387,21 @@ def umdh(cur: Cursor) -> int | None:
     if i == cur.line:
         return None
     decimal = _comparison_decimal(entries, cur)
+    if not entries and totals:
+        decimal = _totals_decimal(totals, cur)
     cur.session.umdh.extend(_record(cur, e, decimal) for e in entries)
+    for t in totals:
+        total = _total(cur, t, decimal)
+        if total is not None:
+            cur.session.umdh_totals.append(total)
     return i
+
+
+def _totals_decimal(totals: list[_Total], cur: Cursor) -> bool:
+    """Radix of totals printed with no entry: hex unless a ``-d`` header says otherwise."""
+    for t in totals:
+        for g in ("value", "over", "total"):
+            v = t.m.group(g)
+            if v is not None and _HEX_LETTER.search(v):
+                return False
+    return _header_says_decimal(cur)
