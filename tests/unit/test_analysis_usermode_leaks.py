@@ -454,3 +454,14 @@ def test_pool_table_leaks_join_the_records_once() -> None:
     assert all(r.pool_leak is not None and r.tag for r in pool)
     # leaks.py reports them; no second diagnostic per row
     assert sum(d.code == Code.LEAKED_ALLOCATION for d in a.diagnostics) == len(a.leaks)
+
+
+def test_a_console_leak_stop_is_a_leak_with_its_dps_stack_not_a_verifier_error() -> None:
+    """The VERIFIER STOP parser feeds the leak analysis; a leak stop is no crash-triage error."""
+    session = _fixture("leak-appverif-stop.log")
+    a = analyze(session)
+    codes = [d.code for d in a.diagnostics]
+    assert Code.VERIFIER_STOP not in codes
+    (leak,) = [d for d in a.diagnostics if d.code == "leaked-allocation"]
+    assert "plugin!Registry::Remember+0x3d" in leak.message
+    assert leak.range.start.line == 3  # the VERIFIER STOP line

@@ -15,6 +15,7 @@ from .diagnostics import Code, Diagnostic, Related, Severity
 from .frames import FrameKind
 from .leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
 from .triage import StopKind, Triage, blame_message
+from .usermode_leaks import VERIFIER_LEAK_STOPS
 
 
 def size_text(n: int) -> str:
@@ -143,6 +144,8 @@ def triage_diagnostics(triage: Sequence[Triage]) -> list[Diagnostic]:
     """Exceptions and Application Verifier stops (errors), and blame-differs notes."""
     out: list[Diagnostic] = []
     for t in triage:
+        if t.kind is StopKind.VERIFIER_STOP and t.code in VERIFIER_LEAK_STOPS:
+            continue  # a leak stop is reported as the leak it names (leaked-*)
         if t.kind is StopKind.EXCEPTION or t.kind is StopKind.VERIFIER_STOP:
             code = Code.EXCEPTION if t.kind is StopKind.EXCEPTION else Code.VERIFIER_STOP
             out.append(
