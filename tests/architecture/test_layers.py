@@ -69,7 +69,17 @@ ALLOWED: dict[str, frozenset[str]] = {
         }
     ),
     "cli": frozenset(
-        {"__init__", "analysis", "model", "numbers", "pipeline", "settings", "text", "faults"}
+        {
+            "__init__",
+            "analysis",
+            "model",
+            "numbers",
+            "pipeline",
+            "settings",
+            "text",
+            "faults",
+            "workspace_io",
+        }
     ),
     "__main__": frozenset({"cli"}),
 }

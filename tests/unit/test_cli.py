@@ -14,7 +14,18 @@ from kdlens.cli.main import main
 from helpers import FIXTURES, REPO
 
 SEED = FIXTURES / "logs" / "seed-c4-62.log"
-SCHEMA = REPO / ".venv" / "share" / "sarif-schema-2.1.0.json"
+#: ``make test`` fetches the schema into the checkout's .venv; a shared venv has its own copy.
+SCHEMA = next(
+    (
+        p
+        for p in (
+            REPO / ".venv" / "share" / "sarif-schema-2.1.0.json",
+            Path(sys.prefix) / "share" / "sarif-schema-2.1.0.json",
+        )
+        if p.exists()
+    ),
+    REPO / ".venv" / "share" / "sarif-schema-2.1.0.json",
+)
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -6,16 +6,18 @@ much, where in the source, and which command would tell more.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from .. import knowledge
 from ..model import PoolAllocationTable, Range, VerifiedDriver
+from ..numbers import normalize_module
 from .bugchecks import BugCheckCase
 from .diagnostics import Code, Diagnostic, Related, Severity
 from .frames import FrameKind
 from .leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
 from .triage import StopKind, Triage, blame_message
-from .usermode_leaks import VERIFIER_LEAK_STOPS
+from .usermode_leaks import VERIFIER_LEAK_STOPS, _pool_table_leak, fingerprint
 
 
 def size_text(n: int) -> str:
@@ -123,20 +125,82 @@ def triage_related(t: Triage) -> list[Related]:
     return out
 
 
+def triage_fingerprint_key(t: Triage) -> str:
+    """What identifies a stop across reruns: its kind and code, the culprit, the faulting function.
+
+    Never an address, a process id or an offset: a rebuilt driver crashing in
+    the same function for the same reason is the same finding.
+    """
+    culprit = normalize_module(t.culprit) if t.culprit else ""
+    function = ""
+    if t.fault_symbol is not None and t.fault_symbol.function:
+        module = normalize_module(t.fault_symbol.module) if t.fault_symbol.module else ""
+        function = f"{module}!{t.fault_symbol.function}"
+    elif t.fault_label:
+        function = t.fault_label.split("+", 1)[0]
+    code = f"0x{t.code:x}" if t.code is not None else ""
+    return "|".join((t.kind.value, code, culprit, function.lower()))
+
+
+def triage_fingerprint(t: Triage) -> str:
+    """A stable 16-hex-digit identity for a stop (see ``triage_fingerprint_key``)."""
+    return hashlib.sha256(triage_fingerprint_key(t).encode("utf-8")).hexdigest()[:16]
+
+
 def triage_data(t: Triage) -> dict[str, object]:
-    data: dict[str, object] = {"kind": t.kind.value}
+    """The stop in machine-readable form: code, decoded parameters, culprit, fault site, frames."""
+    data: dict[str, object] = {"kind": t.kind.value, "fingerprint": triage_fingerprint(t)}
     if t.code is not None:
         data["code"] = f"0x{t.code:x}"
+    if t.name:
+        data["name"] = t.name
+    if t.params:
+        data["params"] = [
+            {
+                "index": p.index,
+                "value": f"0x{p.value:x}",
+                "label": p.label,
+                "kind": p.kind.value,
+                **({"decoded": p.decoded} if p.decoded else {}),
+            }
+            for p in t.params
+        ]
     if t.culprit:
         data["culprit"] = t.culprit
+    if t.blamed is not None:
+        data["blamed"] = {"module": t.blamed.module, "how": t.blamed.how, "system": t.blamed.system}
+        data["blameDiffers"] = t.blame_differs
     if t.fault_address is not None:
         data["faultAddress"] = f"0x{t.fault_address:x}"
     if t.fault_label:
         data["faultSymbol"] = t.fault_label
+    if t.fault_module:
+        data["faultModule"] = t.fault_module
     if t.fault_source is not None:
         data["source"] = {"path": t.fault_source.path, "line": t.fault_source.line}
+    if t.access is not None:
+        data["access"] = t.access
+    if t.access_address is not None:
+        data["accessAddress"] = f"0x{t.access_address:x}"
+    if t.irql is not None:
+        data["irql"] = t.irql_name or t.irql
     if t.user_modules:
         data["userModules"] = list(t.user_modules)
+    user = [f for f in t.frames if f.user]
+    if user:
+        data["userFrames"] = [
+            {
+                "index": f.index,
+                "symbol": f.label,
+                **({"module": f.module} if f.module else {}),
+                **(
+                    {"source": {"path": f.source.path, "line": f.source.line}}
+                    if f.source is not None
+                    else {}
+                ),
+            }
+            for f in user
+        ]
     return data
 
 
@@ -208,6 +272,8 @@ def leak_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
             "tag": leak.tag,
             "driver": leak.driver.name,
             "hasHistory": bool(leak.history),
+            # the same identity the general leak records carry (usermode_leaks.fingerprint)
+            "fingerprint": fingerprint(_pool_table_leak(leak)),
         }
         if leak.call_site_address is not None:
             data["caller"] = f"0x{leak.call_site_address:x}"
