@@ -67,12 +67,11 @@ def parse_size(text: str) -> int:
 
 
 def size_label(n: int) -> str:
-    """A byte count as people read it: ``2 GiB``, ``1.5 MiB``, ``512 bytes``."""
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= scale:
-            value = n / scale
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
+    """A byte count as the user likely wrote it: ``2 GiB`` when exact, else ``1,000,000 bytes``."""
+    for unit, scale in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n:,} bytes"
 
 
 def _reason(exc: OSError) -> str:
