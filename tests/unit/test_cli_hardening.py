@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -34,12 +35,12 @@ def _env() -> dict[str, str]:
 
 
 def kdlens(
-    *args: str, stdin: object = subprocess.DEVNULL, stdout: object = subprocess.PIPE
+    *args: str, stdin: int | IO[Any] = subprocess.DEVNULL, stdout: int | IO[Any] = subprocess.PIPE
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kdlens", *args],
-        stdin=stdin,  # type: ignore[arg-type]
-        stdout=stdout,  # type: ignore[arg-type]
+        stdin=stdin,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         timeout=HANG,
