@@ -279,6 +279,7 @@ def leak_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
             data["caller"] = f"0x{leak.call_site_address:x}"
         if leak.source is not None:
             data["source"] = {"path": leak.source.path, "line": leak.source.line}
+        fp = data["fingerprint"]
         out.append(
             Diagnostic(
                 range=row.range,
@@ -299,7 +300,8 @@ def leak_diagnostics(leaks: Sequence[Leak]) -> list[Diagnostic]:
                         f"No allocation history for 0x{leak.address:x} in this log; "
                         f"'!verifier 0x80 0x{leak.address:x}' prints the stack that allocated it"
                     ),
-                    data={"command": f"!verifier 0x80 0x{leak.address:x}"},
+                    # the leak's fingerprint: this note comes and goes with its leak
+                    data={"command": f"!verifier 0x80 0x{leak.address:x}", "fingerprint": fp},
                 )
             )
     return out

@@ -5,7 +5,8 @@ Every finding gets an identity that survives a rerun of the same program:
 
 - Leaks (``leaked-*``) carry the core's leak fingerprint (allocating module,
   function, source line or offset, tag or size class:
-  ``usermode_leaks.fingerprint``) under ``kdlensLeak/v1``.
+  ``usermode_leaks.fingerprint``) under ``kdlensLeak/v1``; so does a note
+  about one leak (``no-allocation-history``), which comes and goes with it.
 - Stops (bug checks, exceptions, Application Verifier stops and the
   blame notes about them) carry the triage fingerprint (kind, code, culprit
   module, faulting function: ``findings.triage_fingerprint``) under
@@ -63,10 +64,8 @@ def identity_of(rule: str, data: Mapping[str, Any] | None, message: str) -> Iden
     """The identity of one finding from its rule, its ``data`` and its message."""
     fp = data.get("fingerprint") if data else None
     if isinstance(fp, str) and fp:
-        if rule.startswith("leaked-"):
-            return Identity(rule, LEAK_KEY, fp)
-        if rule in STOP_RULES:
-            return Identity(rule, STOP_KEY, fp)
+        # leaks, and notes about one leak (no-allocation-history) carry the leak's own
+        return Identity(rule, STOP_KEY if rule in STOP_RULES else LEAK_KEY, fp)
     text = f"{rule}|{masked(message)}"
     return Identity(rule, FINDING_KEY, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
 

@@ -373,7 +373,8 @@ def _check_files(
         del data
         result.analysis = snap.analysis
         result.diagnostics = snap.analysis.diagnostics
-        result.identities = [identity(d) for d in result.diagnostics]
+        if args.format == "sarif" or baseline is not None:
+            result.identities = [identity(d) for d in result.diagnostics]
         if baseline is not None:
             result.states = [baseline.match(i) for i in result.identities]
         _map_sources(snap, result)
