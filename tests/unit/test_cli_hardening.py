@@ -35,7 +35,10 @@ def _env() -> dict[str, str]:
 
 
 def kdlens(
-    *args: str, stdin: int | IO[Any] = subprocess.DEVNULL, stdout: int | IO[Any] = subprocess.PIPE
+    *args: str,
+    stdin: int | IO[Any] = subprocess.DEVNULL,
+    stdout: int | IO[Any] = subprocess.PIPE,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kdlens", *args],
@@ -44,7 +47,7 @@ def kdlens(
         stderr=subprocess.PIPE,
         text=True,
         timeout=HANG,
-        env=_env(),
+        env={**_env(), **(env or {})},
         check=False,
     )
 
@@ -196,6 +199,14 @@ def test_output_file_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     done = kdlens("check", str(EXAMPLE), "-o", str(tmp_path / "missing" / "out.txt"))
     assert done.returncode == 2
     assert "cannot write" in one_line_error(done.stderr)
+
+
+def test_characters_the_terminal_cannot_print_are_escaped() -> None:
+    """An ASCII-only standard output still gets the whole report (the summary has a '·')."""
+    done = kdlens("check", str(EXAMPLE), env={"PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 1, done.stderr
+    assert "3 leaks: 3 pool blocks \\xb7 2 call sites" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("kdlens: 1 file checked")
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -286,6 +286,11 @@ def _report_sink(args: argparse.Namespace, stdout: TextIO | None) -> Iterator[_G
             raise UsageError(
                 "standard output is closed (use -o FILE to write the report to a file)"
             )
+        reconfigure = getattr(stdout, "reconfigure", None)
+        if reconfigure is not None:
+            # a log can hold any character; a terminal may not print them all
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
         sink = _Guarded(stdout, "standard output")
         yield sink
         sink.flush()
