@@ -34,7 +34,7 @@ from .code import (
     source_markdown,
     symbol_markdown,
 )
-from .crash import crash_markdown
+from .crash import crash_free_text, crash_markdown
 from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
 from .types import HoverContext, HoverResult
 from .verifier import flag_markdown, mask_markdown
@@ -197,7 +197,7 @@ def _arg_field(ctx: HoverContext, text: str) -> HoverResult | None:
 def free_text(ctx: HoverContext, text: str) -> HoverResult | None:
     if len(text) > _MAX_LINE:
         text = text[:_MAX_LINE]
-    found = _code_context(ctx, text) or _arg_field(ctx, text)
+    found = _code_context(ctx, text) or _arg_field(ctx, text) or crash_free_text(ctx, text)
     if found is not None:
         return found
     name = _identifier_at(text, ctx.pos.character)

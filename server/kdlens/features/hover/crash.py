@@ -9,6 +9,8 @@ it is, a return address one byte earlier (the call). Codes are named from
 
 from __future__ import annotations
 
+import re
+
 from ... import knowledge
 from ...analysis import SourceLocation
 from ...analysis.frames import FrameKind
@@ -25,19 +27,20 @@ from ...model import (
     Frame,
     Instruction,
     Num,
+    Range,
     Register,
     RegisterContext,
     SymbolRef,
     VerifierStop,
     VerifierStopParam,
 )
-from ...numbers import canonical_address
+from ...numbers import canonical_address, parse_hex
 from ..crash import frame_of, frame_source, lookup_words, stop_where, triage_of
 from ..navigation import resolve_source
 from .bugcheck import arg_markdown
 from .code import module_fact, source_facts
 from .format import address, bullets, code, esc, hexnum, paragraphs
-from .types import HoverContext
+from .types import HoverContext, HoverResult
 
 _CONTEXT_NAMES = {
     ContextKind.TRAP: "trap frame",
@@ -83,6 +86,22 @@ def crash_markdown(ctx: HoverContext, token: Token) -> str | None:
     if isinstance(owner, Frame):
         return frame_markdown(ctx, token, owner)
     return None
+
+
+#: ``(2a1c.3b08): Access violation - code c0000005 (first chance)``: the break notice.
+_EXCEPTION_NOTICE = re.compile(r"\s-\s+code\s+([0-9a-fA-F]{8})\b")
+
+
+def crash_free_text(ctx: HoverContext, text: str) -> HoverResult | None:
+    """An exception code in the debugger's break notice, which no parser claims."""
+    m = _EXCEPTION_NOTICE.search(text)
+    if m is None or not m.start(1) <= ctx.pos.character <= m.end(1):
+        return None
+    value = parse_hex(m.group(1))
+    if value is None:
+        return None
+    md = status_markdown(ctx, value, None)
+    return HoverResult(md, Range.on_line(ctx.pos.line, m.start(1), m.end(1)))
 
 
 # --------------------------------------------------------------------------- code locations
@@ -493,4 +512,4 @@ def _exception_param(
     return paragraphs([head, bullets(facts), _stop_line(t)])
 
 
-__all__ = ["crash_markdown", "location_facts"]
+__all__ = ["crash_free_text", "crash_markdown", "location_facts"]
