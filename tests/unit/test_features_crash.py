@@ -18,7 +18,10 @@ from kdlens.features.outline import NodeKind, outline
 from kdlens.index import Kind, TokenIndex, build_index
 from kdlens.model import Position, Register
 from kdlens.parse import parse_text
+from kdlens.pipeline import build_snapshot, make_mapper
+from kdlens.settings import Settings
 from kdlens.sources import SourceMapper
+from kdlens.text import Document
 
 from fixtures.logs import make_crash_logs as crash
 from fixtures.pdb.pdbtest import line_of
@@ -277,3 +280,29 @@ def test_outline_lists_each_stop_first(tmp_path: Path) -> None:
     assert first.detail.startswith("fileinfo.sys · Ntfs!NtfsChangeAttributeValue+0x392")
     assert "3 of 26 frames yours" in first.detail
     assert [n for n in nodes[1:] if n.kind is NodeKind.CRASH] == []
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def _snapshot_user_modules(root: Path) -> list[str]:
+    text = (LOGS / "crash-avrf-double-free.log").read_text(encoding="utf-8")
+    settings = Settings()
+    snap = build_snapshot(
+        Document(text), settings, make_mapper(settings, [root]), uri="file:///x.log"
+    )
+    assert not snap.faults
+    (t,) = snap.analysis.triage
+    return t.user_modules
+
+
+def test_the_workspace_decides_whose_sources_make_a_module_the_users(tmp_path: Path) -> None:
+    """The log has no ``lm``: cachetool is the user's because its sources are in the workspace."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _snapshot_user_modules(empty) == []
+    ws = tmp_path / "ws"
+    (ws / "cachetool").mkdir(parents=True)
+    for name in ("entry.cpp", "trim.cpp", "main.cpp"):
+        (ws / "cachetool" / name).write_text("// stand-in\n")
+    assert _snapshot_user_modules(ws) == ["cachetool.exe"]
