@@ -18,11 +18,18 @@ from enum import Enum
 from typing import TypeVar
 
 from .analysis import Analysis
+from .analysis.evidence import symbol_key
+from .analysis.frames import FrameKind, frame_address
 from .analysis.leaks import Leak
+from .analysis.triage import ValueKind
 from .gcpause import paused_gc
 from .model import (
+    AnalyzeField,
     BugCheck,
     BugCheckArg,
+    CodeSite,
+    ExceptionAnalysis,
+    ExceptionRecord,
     Frame,
     LnResult,
     ModuleInfo,
@@ -33,6 +40,7 @@ from .model import (
     PoolUsage,
     Position,
     Range,
+    RegisterContext,
     SourceRef,
     Stack,
     StackKind,
@@ -41,8 +49,9 @@ from .model import (
     VerifiedDriver,
     VerifierFlag,
     VerifierReport,
+    VerifierStop,
 )
-from .numbers import canonical_address
+from .numbers import canonical_address, parse_hex
 
 
 class Kind(str, Enum):
@@ -57,14 +66,22 @@ class Kind(str, Enum):
     FLAG = "flag"
     MASK = "mask"
     MODULE = "module"
+    # crash triage
+    REGISTER = "register"  # ``rip=fffff802084d9062`` in a trap frame or context: Register
+    STATUS = "status"  # an exception / NTSTATUS code: int
+    IRQL = "irql"  # an IRQL value (``CURRENT_IRQL:``): int
+    STOP = "stop"  # an Application Verifier stop code: VerifierStop or ExceptionAnalysis
+    PARAM = "param"  # a stop's parameter: VerifierStopParam, ExceptionParameter, BugCheckArg
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
     range: Range
     kind: Kind
-    #: int (address, size, count), str (tag, module), SymbolRef, SourceRef,
-    #: BugCheck, BugCheckArg, VerifierFlag or VerifierFlags.
+    #: int (address, size, count, status code, IRQL), str (tag, module), SymbolRef,
+    #: SourceRef, BugCheck, BugCheckArg, VerifierFlag, VerifierFlags, Register (REGISTER),
+    #: VerifierStop or ExceptionAnalysis (STOP), VerifierStopParam, ExceptionParameter or
+    #: BugCheckArg (PARAM).
     value: object
     #: The record the token belongs to (Leak, PoolLogRecord, Frame, LnResult...).
     owner: object | None = None
@@ -95,6 +112,13 @@ class TokenIndex:
     #: running maximum of ``last`` over ``_lazy`` (sorted by ``first``), to stop
     #: a backwards search as soon as no earlier region can reach a line
     _reach: list[int] = field(default_factory=list)
+    #: Per frame of a stack: exact (faulting / current) or a return address; set from the
+    #: analysis so every stack layout marks its tokens the way the triage reads them.
+    frame_kinds: Callable[[Stack], list[FrameKind]] | None = None
+    #: Code locations the crash triage found for printed values, by ``id`` of the record:
+    #: a bug check argument holding an instruction address (Arg4 of 0xD1), a
+    #: ``SYMBOL_NAME`` that is a frame of the stop's stack. Value: (address, return address).
+    code_refs: dict[int, tuple[int | None, bool]] = field(default_factory=dict)
 
     def add(self, token: Token) -> None:
         self.by_line.setdefault(token.range.start.line, []).append(token)
@@ -223,6 +247,7 @@ def _build_index(analysis: Analysis) -> TokenIndex:
     _lazily(idx, session.pool_blocks, lambda b: _lines(b.range), _pool_block)
     _lazily(idx, session.pool_usage, lambda u: _lines(u.range), _pool_usage)
     _lazily(idx, session.umdh, lambda u: _lines(u.range), _umdh)
+    _crash_tokens(idx, analysis)
     idx.freeze()
     return idx
 
@@ -305,14 +330,16 @@ def _bugcheck(idx: TokenIndex, bc: BugCheck) -> None:
     for arg in bc.args:
         _arg(idx, bc, arg)
     if bc.symbol is not None:
-        idx.add(Token(bc.symbol.range, Kind.SYMBOL, bc.symbol, bc))
+        _symbol_name(idx, bc.symbol, bc)
     if bc.stack is not None:
         _stack(idx, bc.stack)
 
 
 def _arg(idx: TokenIndex, bc: BugCheck, arg: BugCheckArg) -> None:
+    # an argument the triage reads as an instruction address (Arg4 of 0xD1) is code
+    code = idx.code_refs.get(id(arg), (None, False))[0]
     idx.add(Token(arg.label_range, Kind.ARG, arg, bc, bugcheck=bc))
-    idx.add(Token(arg.value.range, Kind.ARG, arg, bc, bugcheck=bc))
+    idx.add(Token(arg.value.range, Kind.ARG, arg, bc, address=code, bugcheck=bc))
     d = arg.description_range
     if d is not None and d.start.line == d.end.line:
         idx.add(Token(d, Kind.ARG, arg, bc, bugcheck=bc))
@@ -368,27 +395,38 @@ def _record(idx: TokenIndex, rec: PoolLogRecord) -> None:
     _stack(idx, rec.stack, rec)
 
 
+def _frame_kinds(idx: TokenIndex, stack: Stack) -> list[FrameKind]:
+    """The analysis' frame kinds, or by position (top exact, the rest return addresses)."""
+    if idx.frame_kinds is not None:
+        kinds = idx.frame_kinds(stack)
+        if len(kinds) == len(stack.frames):
+            return kinds
+    return [FrameKind.CURRENT if i == 0 else FrameKind.RETURN for i in range(len(stack.frames))]
+
+
 def _stack(idx: TokenIndex, stack: Stack, owner: PoolLogRecord | None = None) -> None:
     frames = stack.frames
     log_like = stack.kind in (StackKind.POOL_LOG, StackKind.TRACE)
+    kinds = _frame_kinds(idx, stack)
     for i, fr in enumerate(frames):
         own: object = owner if owner is not None else fr
-        # In a log frame the address column is the code location; it is a return
-        # address for every frame but the first. In k-style stacks a frame's
-        # code location is the RetAddr printed on the row above it.
+        # In a log frame the address column is the code location; in k-style stacks a
+        # frame's code location is the RetAddr printed on the row above it. Whether it
+        # is a return address (looked up one byte earlier) or the exact instruction (the
+        # top frame, the frame after a trap handler, a known faulting address) is the
+        # frame's kind.
         here: int | None = None
-        ret = i > 0
-        if log_like and fr.address is not None:
-            here = canonical_address(fr.address.value)
-        elif i > 0 and not fr.inline and frames[i - 1].return_address is not None:
-            prev = frames[i - 1].return_address
-            here = canonical_address(prev.value) if prev is not None else None
+        ret = kinds[i] is FrameKind.RETURN
+        if log_like or not fr.inline:
+            here = frame_address(stack, i)
         _num(idx, fr.frame_pointer, Kind.ADDRESS, fr)
-        _num(idx, fr.return_address, Kind.ADDRESS, fr, return_address=True)
+        # this row's RetAddr is where the next frame's code is
+        nxt = kinds[i + 1] if i + 1 < len(kinds) else FrameKind.RETURN
+        _num(idx, fr.return_address, Kind.ADDRESS, fr, return_address=nxt is FrameKind.RETURN)
         for a in fr.args:
             _num(idx, a, Kind.ADDRESS, fr)
         if fr.address is not None:
-            _num(idx, fr.address, Kind.ADDRESS, own, return_address=ret if log_like else False)
+            _num(idx, fr.address, Kind.ADDRESS, own, return_address=ret)
         if fr.symbol is not None:
             idx.add(
                 Token(
@@ -416,6 +454,181 @@ def _module(idx: TokenIndex, m: ModuleInfo) -> None:
     idx.add(Token(m.name_range, Kind.MODULE, m.name, m))
     _num(idx, m.start, Kind.ADDRESS, m)
     _num(idx, m.end, Kind.ADDRESS, m)
+
+
+# --------------------------------------------------------------------------- crash triage
+
+
+def _crash_tokens(idx: TokenIndex, analysis: Analysis) -> None:
+    """Register the crash records: code sites, register dumps, exception records, stops."""
+    session = analysis.session
+    idx.frame_kinds = analysis.frame_kinds
+    idx.code_refs = _code_refs(analysis)
+    _lazily(idx, session.code_sites, lambda c: _lines(c.range), _code_site)
+    _lazily(idx, session.register_contexts, lambda c: _lines(c.range), _context)
+    _lazily(idx, session.exception_records, lambda r: _lines(r.range), _exception_record)
+    _lazily(idx, session.verifier_stops, _stop_span, _verifier_stop)
+    _lazily(idx, session.exception_analyses, _analysis_span, _exception_analysis)
+    with_fields = [bc for bc in session.bugchecks if bc.fields]
+    _lazily(idx, with_fields, lambda bc: _fields_span(bc.fields), _bugcheck_fields)
+
+
+def _code_refs(analysis: Analysis) -> dict[int, tuple[int | None, bool]]:
+    """Bug check arguments the triage reads as instruction addresses, and ``SYMBOL_NAME``
+    symbols that name a frame of the stop's stack (with that frame's address and kind)."""
+    out: dict[int, tuple[int | None, bool]] = {}
+    for t in analysis.triage:
+        names: list[SymbolRef] = []
+        if t.case is not None:
+            for p in t.params:
+                if p.kind is not ValueKind.CODE:
+                    continue
+                for occ in t.case.occurrences:
+                    a = occ.arg(p.index)
+                    if a is not None:
+                        out[id(a)] = (canonical_address(a.value.value), False)
+            names = [o.symbol for o in t.case.occurrences if o.symbol is not None]
+        elif t.analysis is not None and t.analysis.symbol is not None:
+            names = [t.analysis.symbol]
+        for sym in names:
+            key = symbol_key(sym)
+            frame = next(
+                (
+                    f
+                    for f in t.frames
+                    if f.frame.symbol is not None and symbol_key(f.frame.symbol) == key
+                ),
+                None,
+            )
+            if frame is not None:
+                out[id(sym)] = (frame.address, frame.kind is FrameKind.RETURN)
+    return out
+
+
+def _symbol_name(idx: TokenIndex, sym: SymbolRef, owner: object) -> None:
+    """``SYMBOL_NAME`` / ``Probably caused by``: looked up as the stack frame it names."""
+    address, ret = idx.code_refs.get(id(sym), (None, False))
+    idx.add(Token(sym.range, Kind.SYMBOL, sym, owner, address=address, return_address=ret))
+
+
+def _code_site(idx: TokenIndex, site: CodeSite) -> None:
+    """``FAULTING_IP:`` / a register dump's label: the instruction itself, looked up exactly."""
+    here = canonical_address(site.address.value) if site.address is not None else None
+    if site.symbol is not None:
+        idx.add(Token(site.symbol.range, Kind.SYMBOL, site.symbol, site, address=here))
+    if site.source is not None:
+        idx.add(Token(site.source.range, Kind.SOURCE, site.source, site))
+    ins = site.instruction
+    if ins is not None:
+        _num(idx, ins.address, Kind.ADDRESS, site)
+        _num(idx, ins.memory, Kind.ADDRESS, ins)
+
+
+def _context(idx: TokenIndex, ctx: RegisterContext) -> None:
+    _num(idx, ctx.frame_address, Kind.ADDRESS, ctx)
+    ip = ctx.ip
+    for reg in ctx.registers:
+        code = canonical_address(reg.value.value) if reg is ip else None
+        idx.add(Token(reg.range, Kind.REGISTER, reg, ctx, address=code))
+    if ctx.site is not None:
+        _code_site(idx, ctx.site)
+
+
+def _exception_record(idx: TokenIndex, rec: ExceptionRecord) -> None:
+    here = canonical_address(rec.address.value) if rec.address is not None else None
+    _num(idx, rec.address, Kind.ADDRESS, rec)
+    if rec.symbol is not None:
+        idx.add(Token(rec.symbol.range, Kind.SYMBOL, rec.symbol, rec, address=here))
+    if rec.code is not None:
+        status = rec.code.value & 0xFFFFFFFF
+        idx.add(Token(rec.code.range, Kind.STATUS, status, rec))
+        if rec.code_text_range is not None:
+            idx.add(Token(rec.code_text_range, Kind.STATUS, status, rec))
+    for p in rec.parameters:
+        idx.add(Token(p.value.range, Kind.PARAM, p, rec))
+    _num(idx, rec.access_address, Kind.ADDRESS, rec)
+    if rec.record_address is not None and rec.record_address.value >= 0:
+        _num(idx, rec.record_address, Kind.ADDRESS, rec)
+
+
+def _stop_span(stop: VerifierStop) -> tuple[int, int]:
+    return (
+        min(stop.range.start.line, stop.block_range.start.line),
+        max(stop.range.end.line, stop.block_range.end.line),
+    )
+
+
+def _verifier_stop(idx: TokenIndex, stop: VerifierStop) -> None:
+    idx.add(Token(stop.code.range, Kind.STOP, stop, stop))
+    for p in stop.params:
+        idx.add(Token(p.value.range, Kind.PARAM, p, stop))
+
+
+def _analysis_span(ea: ExceptionAnalysis) -> tuple[int, int]:
+    ranges = [ea.range, ea.block_range]
+    if ea.stack is not None:
+        ranges.append(ea.stack.range)
+    return min(r.start.line for r in ranges), max(r.end.line for r in ranges)
+
+
+def _exception_analysis(idx: TokenIndex, ea: ExceptionAnalysis) -> None:
+    """A user-mode analysis: its stop name and code, arguments, symbol, fields and stack.
+
+    The exception record, context and ``FAULTING_IP`` under it are in the session's
+    own lists and indexed from there.
+    """
+    if ea.verifier:
+        if ea.name_range is not None:
+            idx.add(Token(ea.name_range, Kind.STOP, ea, ea))
+        if ea.code is not None:
+            idx.add(Token(ea.code.range, Kind.STOP, ea, ea))
+    for a in ea.args:
+        idx.add(Token(a.label_range, Kind.PARAM, a, ea))
+        idx.add(Token(a.value.range, Kind.PARAM, a, ea))
+    if ea.symbol is not None:
+        _symbol_name(idx, ea.symbol, ea)
+    _fields(idx, ea.fields, ea)
+    if ea.stack is not None:
+        _stack(idx, ea.stack)
+
+
+def _fields_span(fields: Sequence[AnalyzeField]) -> tuple[int, int]:
+    return min(f.range.start.line for f in fields), max(f.range.end.line for f in fields)
+
+
+def _bugcheck_fields(idx: TokenIndex, bc: BugCheck) -> None:
+    _fields(idx, bc.fields, bc)
+
+
+#: ``!analyze`` fields holding an exception code (``ERROR_CODE: (NTSTATUS) 0xc0000005 - ...``).
+_STATUS_FIELDS = frozenset({"EXCEPTION_CODE", "EXCEPTION_CODE_STR", "ERROR_CODE"})
+_STATUS_VALUE = re.compile(r"^(?:\([A-Za-z]+\)[ \t]*)?((?:0x)?[0-9a-fA-F]{1,8})(?![0-9A-Za-z_`])")
+_IRQL_FIELDS = frozenset({"CURRENT_IRQL"})
+_IRQL_VALUE = re.compile(r"^((?:0x)?[0-9a-fA-F]{1,2})(?![0-9A-Za-z_`])")
+
+
+def _fields(idx: TokenIndex, fields: Sequence[AnalyzeField], owner: object) -> None:
+    """Exception codes and IRQLs printed as ``KEY: value`` fields."""
+    for f in fields:
+        if f.key in _STATUS_FIELDS:
+            kind, pattern = Kind.STATUS, _STATUS_VALUE
+        elif f.key in _IRQL_FIELDS:
+            kind, pattern = Kind.IRQL, _IRQL_VALUE
+        else:
+            continue
+        r = f.value_range
+        # the value's columns are known only when the range holds exactly the printed value
+        if r.start.line != r.end.line or r.end.character - r.start.character != len(f.value):
+            continue
+        m = pattern.match(f.value)
+        if m is None:
+            continue
+        value = parse_hex(m.group(1))
+        if value is None:
+            continue
+        col = r.start.character
+        rng = Range.on_line(r.start.line, col + m.start(1), col + m.end(1))
+        idx.add(Token(rng, kind, value, owner))
 
 
 # --------------------------------------------------------------------------- free-text fallback

@@ -14,11 +14,11 @@ threads racing to fill one compute the same answer and either may win.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analysis import Analysis, SymbolSource, analyze
+from .analysis import Analysis, SourceLocation, SymbolSource, analyze
 from .faults import FaultLog
 from .gcpause import paused_gc
 from .index import TokenIndex, build_index
@@ -84,23 +84,47 @@ def build_snapshot(
     makes millions of small acyclic records, and its passes over them would
     cost as much as the parsing.
     """
+    mapped: dict[str, tuple[Path | None, str]] = {}
     with paused_gc():
         session = parse_document(doc)
-        analysis = analyze(session, settings.analysis(), symbols=symbols)
+        srcpath = [
+            p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()
+        ]
+        if not mapper.roots and log_path is not None:
+            mapper = make_mapper(settings, [log_path.parent])
+        mapper = mapper.with_srcpath(srcpath)
+        analysis = analyze(
+            session,
+            settings.analysis(),
+            symbols=symbols,
+            is_workspace_source=_in_workspace(mapper, mapped),
+        )
         index = build_index(analysis)
-    srcpath = [
-        p for s in session.paths if s.kind == "source" for p in s.value.split(";") if p.strip()
-    ]
-    if not mapper.roots and log_path is not None:
-        mapper = make_mapper(settings, [log_path.parent])
     return Snapshot(
         uri=uri,
         version=version,
         doc=doc,
         analysis=analysis,
         index=index,
-        mapper=mapper.with_srcpath(srcpath),
+        mapper=mapper,
+        mapped=mapped,
     )
+
+
+def _in_workspace(
+    mapper: SourceMapper, mapped: dict[str, tuple[Path | None, str]]
+) -> Callable[[SourceLocation], bool]:
+    """Whether a source line maps to a local file; the answers seed the snapshot's memo."""
+
+    def check(src: SourceLocation) -> bool:
+        hit = mapped.get(src.path)
+        if hit is None:
+            m, why = mapper.explain(src.path)
+            hit = (m.path if m else None, why)
+            mapped[src.path] = hit
+        return hit[0] is not None
+
+    return check
 
 
 class SymbolFilesCache:

@@ -77,6 +77,19 @@ function locate(lineHas, token) {
   return { line: idx + 1, column: col + 1, text: seedLines[idx] };
 }
 const CALLER = locate('0x9a3bf687  MyDriver', '0x9a3bf687');
+
+// The crash log of the workspace: a 0xD1 whose stack names lines of queue.c.
+const CRASH_LOG = path.join(SOURCES, 'crash.log');
+const crashLines = fs.readFileSync(CRASH_LOG, 'utf8').split(/\r?\n/);
+const FAULT_FRAME = (() => {
+  const idx = crashLines.findIndex((l) => l.includes(' : mydriver!RecordCompletion+0x1e ['));
+  assert.ok(idx >= 0, 'crash.log has no faulting frame row');
+  return { line: idx + 1, column: crashLines[idx].indexOf('mydriver!RecordCompletion') + 1 };
+})();
+const STOP_LINE = crashLines.findIndex((l) => l.startsWith('DRIVER_IRQL_NOT_LESS_OR_EQUAL (d1)')) + 1;
+// The line of queue.c the bug check's write is on.
+const queueLines = fs.readFileSync(path.join(SOURCES, 'wdmdrivers', 'mydriver', 'queue.c'), 'utf8').split(/\r?\n/);
+const FAULT_LINE = queueLines.findIndex((l) => l.includes('Queue->History[Slot] =')) + 1;
 const ARG1 = locate('Arg1: 00000062', 'Arg1');
 const ARG4 = locate('Arg4: 00000003', '00000003');
 
@@ -339,5 +352,43 @@ describe(VSIX ? 'kdlens in VS Code for the web' : 'VS Code for the web (harness 
     await wb.quickOpen('session.kdlog', 60_000);
     await waitFor('the language mode "WinDbg Log"', async () => (await wb.status('status.editor.mode')) === 'WinDbg Log');
     await wb.shot('08-kdlog-open');
+  });
+
+  step('a crash log: the triage line, the error on queue.c, F12 on the faulting frame', 240_000, async () => {
+    await wb.quickOpen('crash.log', 60_000);
+    await waitFor('the language mode "WinDbg Log"', async () => (await wb.status('status.editor.mode')) === 'WinDbg Log', {
+      timeoutMs: 90_000,
+    });
+    const found = await waitFor('the crash in the Problems panel, on the log and on queue.c', async () => {
+      const all = await wb.problems();
+      const stop = all.filter((r) => r.file === 'crash.log' && r.error && /0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL/.test(r.text));
+      const site = all.filter((r) => r.file === 'queue.c' && r.error && /here: write of paged pool/.test(r.text));
+      return stop.length && site.length ? { all, stop, site } : false;
+    }, { timeoutMs: 120_000, intervalMs: 1000 });
+    await wb.shot('09-crash-problems');
+    for (const r of found.all.filter((f) => f.file === 'crash.log' || f.file === 'queue.c')) {
+      note(`problem: ${r.file}: ${r.error ? 'error' : r.warning ? 'warning' : 'info'}: ${r.text.slice(0, 160)}`);
+    }
+    assert.equal(found.stop.length, 1, found.stop.map((r) => r.text).join('\n'));
+    assert.match(found.stop[0].text, /in mydriver\.sys: write of .* by mydriver!RecordCompletion\+0x1e \(queue\.c:37\)/);
+    assert.equal(found.site.length, 1, found.site.map((r) => r.text).join('\n'));
+    assert.ok(found.site[0].text.includes(`see crash.log:${STOP_LINE}`), found.site[0].text);
+    const onLine = (r) => r.text.includes(`Ln ${FAULT_LINE},`) || r.label.includes(`line ${FAULT_LINE} `);
+    assert.ok(onLine(found.site[0]), `not on line ${FAULT_LINE}: ${found.site[0].label}`);
+
+    await wb.quickOpen('crash.log');
+    await wb.goToLine(FAULT_FRAME.line, FAULT_FRAME.column + 3);
+    await wb.page.keyboard.press('F12');
+    await waitFor('queue.c to be the active tab', async () => (await wb.activeTab()).startsWith('queue.c'), {
+      timeoutMs: 30_000,
+    });
+    const where = await waitFor(`the cursor on line ${FAULT_LINE}`, async () => {
+      const sel = await wb.status('status.editor.selection');
+      return new RegExp(`^Ln ${FAULT_LINE}\\b`).test(sel) ? sel : false;
+    }, { timeoutMs: 15_000 });
+    note(`definition: queue.c ${where}`);
+    await wb.shot('10-crash-definition');
+    const line = wb.page.locator('.editor-group-container.active .view-line').filter({ hasText: 'Queue->History[Slot]' });
+    assert.ok((await line.count()) > 0, 'the faulting write is not on screen');
   });
 });

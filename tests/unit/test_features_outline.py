@@ -73,7 +73,10 @@ def shape(n: OutlineNode) -> tuple[str, str, str]:
 
 def test_seed_outline_tree() -> None:
     a, lines = seed()
-    top = outline(a, lines)
+    nodes = outline(a, lines)
+    # the stop comes first (crash triage), then the session in log order
+    assert shape(nodes[0])[:2] == ("crash", "Crash: 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION")
+    top = nodes[1:]
     assert [n.name for n in top] == [
         "!analyze -v",
         "!verifier 3 Mydriver.sys",
@@ -130,7 +133,9 @@ def test_seed_outline_tree() -> None:
 
 def test_small_outline_top_level_block_modules_and_stack() -> None:
     a, lines = analysed(SMALL)
-    top = outline(a, lines)
+    nodes = outline(a, lines)
+    assert nodes[0].kind is NodeKind.CRASH
+    top = nodes[1:]
     # the break-in banner comes before any prompt: its bug check is a top-level entry
     assert [shape(n) for n in top] == [
         (

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..gcpause import paused_gc
@@ -79,14 +79,20 @@ def analyze(
     settings: AnalysisSettings | None = None,
     resolvers: Sequence[Resolver] = (),
     symbols: SymbolSource | None = None,
+    is_workspace_source: Callable[[SourceLocation], bool] | None = None,
 ) -> Analysis:
     """Analyse ``session``.
 
     The log's own evidence answers first; then ``resolvers``, then the
     resolver ``symbols`` builds for this session (symbol files).
+    ``is_workspace_source`` (the front end's source mapping) says whether a
+    source line is in the user's workspace: crash triage then counts a
+    module as the user's by its sources only when they are there.
     """
     with paused_gc():
-        return _analyze(session, settings or AnalysisSettings(), resolvers, symbols)
+        return _analyze(
+            session, settings or AnalysisSettings(), resolvers, symbols, is_workspace_source
+        )
 
 
 def _analyze(
@@ -94,6 +100,7 @@ def _analyze(
     settings: AnalysisSettings,
     resolvers: Sequence[Resolver],
     symbols: SymbolSource | None,
+    is_workspace_source: Callable[[SourceLocation], bool] | None = None,
 ) -> Analysis:
     evidence = gather(session)
     chain: list[Resolver] = [LogResolver(evidence), *resolvers]
@@ -105,7 +112,7 @@ def _analyze(
     resolver = ResolverChain(chain, session.faults)
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
-    triage = build_triage(session, cases, evidence, resolver, settings)
+    triage = build_triage(session, cases, evidence, resolver, settings, is_workspace_source)
     records = find_all_leaks(
         session, cases, evidence, resolver, settings, leaks, session_stops(session)
     )

@@ -20,6 +20,7 @@ from ..analysis.leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
 from ..index import Kind, Token, TokenIndex
 from ..model import BugCheck, BugCheckArg, PoolAllocationTable, Position, Range, VerifierFlags
 from .actions import verifier_log_command
+from .crash import reported, user_frames_summary
 
 #: Values below this read the same in hex and decimal; a hint would only repeat them.
 MIN_DECIMAL_HINT = 10
@@ -216,8 +217,36 @@ def _tables(leaks: Sequence[Leak]) -> list[tuple[PoolAllocationTable, list[Leak]
     return list(seen.values())
 
 
+def stack_lenses(analysis: Analysis) -> list[Lens]:
+    """Over the stack of each stop: how many frames are the user's (``3 of 14 frames are
+    yours: MyDriver``); choosing it copies the user's frames with their source lines."""
+    out: list[Lens] = []
+    for t in analysis.triage:
+        if t.stack is None or not t.frames or not reported(t):
+            continue
+        n, mods = user_frames_summary(t.frames)
+        total = len(t.frames)
+        names = t.user_modules or mods
+        if n:
+            title = (
+                f"{n} of {_plural(total, 'frame')} {'is' if n == 1 else 'are'} yours: "
+                + ", ".join(names)
+            )
+        else:
+            title = f"none of the {_plural(total, 'frame')} is yours (kdlens.myModules names your modules)"
+        rows = [t.title]
+        for f in t.frames:
+            if f.user:
+                where = f"  {f.source.short}" if f.source is not None else ""
+                rows.append(f"#{f.index:02d} {f.label}{where}")
+        start = t.stack.range.start
+        out.append(Lens(Range(start, start), title, "\n".join(rows)))
+    return out
+
+
 def lenses(analysis: Analysis) -> list[Lens]:
-    """A summary lens over each table of leaks; a second one when some leaks lack a stack."""
+    """A summary lens over each table of leaks; a second one when some leaks lack a stack;
+    one over each stop's stack (``stack_lenses``)."""
     out: list[Lens] = []
     for table, leaks in _tables(analysis.leaks):
         total = sum(leak.size for leak in leaks)
@@ -237,4 +266,5 @@ def lenses(analysis: Analysis) -> list[Lens]:
                     f"Copy `!verifier 0x80` for the {len(missing)} leaks without allocation history"
                 )
             out.append(Lens(table.header_range, label, "; ".join(missing)))
+    out.extend(stack_lenses(analysis))
     return out

@@ -20,9 +20,23 @@ from ..analysis import Analysis
 from ..analysis.evidence import Origin, SourceLocation
 from ..analysis.leaks import Leak
 from ..index import Kind, Token, TokenIndex, word_at
-from ..model import Frame, LnResult, PoolAllocation, Position, Range, SourceRef, SymbolRef
+from ..model import (
+    BugCheckArg,
+    CodeSite,
+    Frame,
+    LnResult,
+    Num,
+    PoolAllocation,
+    Position,
+    Range,
+    Register,
+    RegisterContext,
+    SourceRef,
+    SymbolRef,
+)
 from ..numbers import canonical_address, normalize_module, parse_hex
 from ..sources import SourceMapper
+from .crash import frame_source
 from .places import Target
 from .tag_literals import LiteralIndex, LiteralLookup, c_literal
 
@@ -46,6 +60,9 @@ def code_location(token: Token) -> tuple[int | None, SymbolRef | None, bool]:
     owner = token.owner
     if token.kind is Kind.SYMBOL and isinstance(token.value, SymbolRef):
         return token.address, token.value, token.return_address
+    crash = crash_code_location(token)
+    if crash is not None:
+        return crash
     if token.kind is Kind.ADDRESS and isinstance(token.value, int):
         if isinstance(owner, Leak):
             return owner.call_site_address, owner.call_site, True
@@ -77,6 +94,22 @@ def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
         return SourceLocation(
             owner.source.path, owner.source.line, Origin.ANNOTATION, owner.source.range
         )
+    if isinstance(owner, Frame) and token.kind in (Kind.SYMBOL, Kind.ADDRESS):
+        # a frame of a stop's stack: the line the triage found (same lookup, or the stop's
+        # FAULTING_IP line for a faulting frame printed without its address)
+        ret_col = owner.return_address is not None and token.range == owner.return_address.range
+        code_col = token.kind is Kind.SYMBOL or (
+            owner.address is not None and token.range == owner.address.range
+        )
+        if ret_col or code_col:
+            found = frame_source(analysis, owner, next_frame=ret_col)
+            if found is not None:
+                return found
+    # ``FAULTING_IP: X!Y+off [path @ line]``: the debugger's own line for the instruction
+    if isinstance(owner, CodeSite) and owner.source is not None and _site_code(token, owner):
+        return SourceLocation(
+            owner.source.path, owner.source.line, Origin.ANNOTATION, owner.source.range
+        )
     return analysis.resolver.resolve(address, sym, return_address=ret)
 
 
@@ -104,7 +137,7 @@ def definition(
         return Resolution((), why=why)
     src = resolve_source(analysis, token)
     if src is None:
-        if token.kind in (Kind.ADDRESS, Kind.SYMBOL):
+        if token.kind in (Kind.ADDRESS, Kind.SYMBOL) or crash_code_location(token) is not None:
             return Resolution(
                 (),
                 why="nothing in this log (ln output, source annotations) or in the symbol files resolves it",
@@ -115,6 +148,39 @@ def definition(
         return Resolution((), src, f"{src.path} is not in the workspace: {why}")
     line = max(src.line - 1, 0)
     return Resolution((Target(mapped.path, Range.on_line(line, 0, 0), src.short),), src)
+
+
+# --------------------------------------------------------------------------- crash values
+
+
+def _site_code(token: Token, site: CodeSite, address: int | None = None) -> bool:
+    """True when ``token`` is the instruction of ``site``: its label, its address column, or
+    (``address``) a register holding the same address."""
+    if address is not None:
+        return site.address is not None and canonical_address(site.address.value) == address
+    if token.kind is Kind.SYMBOL:
+        return True
+    return (
+        token.kind is Kind.ADDRESS
+        and site.address is not None
+        and token.range == site.address.range
+    )
+
+
+def crash_code_location(token: Token) -> tuple[int | None, SymbolRef | None, bool] | None:
+    """Instruction addresses of crash records that are not plain address tokens: the
+    instruction pointer of a register dump (``rip=``), a bug check argument the triage
+    reads as the faulting instruction (Arg4 of 0xD1). Both are exact: never a return address."""
+    value, owner = token.value, token.owner
+    if token.kind is Kind.REGISTER and isinstance(value, Register) and token.address is not None:
+        site = owner.site if isinstance(owner, RegisterContext) else None
+        sym = None
+        if site is not None and _site_code(token, site, token.address):
+            sym = site.symbol
+        return token.address, sym, False
+    if token.kind is Kind.ARG and isinstance(value, BugCheckArg) and token.address is not None:
+        return token.address, None, False
+    return None
 
 
 # --------------------------------------------------------------------------- pool tag literals
@@ -155,6 +221,29 @@ def _word_occurrences(lines: list[str], word: str) -> Iterator[Range]:
                 yield Range.on_line(i, m.start(), m.end())
 
 
+#: Values below this are not looked for as addresses (``2``, ``8`` are everywhere).
+_MIN_ADDRESS = 0x10000
+
+
+def _crash_value(token: Token) -> tuple[int, Kind] | None:
+    """What to look for when references are asked on a crash value: an address (a register,
+    a stop parameter, a code argument) in every spelling, or the same status / stop code."""
+    value = token.value
+    if token.kind is Kind.ARG and token.address is not None:
+        return token.address, Kind.ADDRESS
+    if token.kind is Kind.REGISTER and isinstance(value, Register):
+        v = canonical_address(value.value.value)
+        return (v, Kind.ADDRESS) if v >= _MIN_ADDRESS else None
+    if token.kind is Kind.PARAM:
+        num = getattr(value, "value", None)
+        if isinstance(num, Num) and canonical_address(num.value) >= _MIN_ADDRESS:
+            return canonical_address(num.value), Kind.ADDRESS
+        return None
+    if token.kind is Kind.STATUS and isinstance(value, int):
+        return value, Kind.STATUS
+    return None
+
+
 def _symbol_key(sym: SymbolRef) -> str:
     return f"{normalize_module(sym.module or '')}!{(sym.function or '').lower()}"
 
@@ -180,9 +269,19 @@ def references(
             for r in _address_occurrences(lines, value):
                 add(r)
         return sorted(found.values(), key=lambda r: (r.start.line, r.start.character))
+    crash = _crash_value(token)
     if token.kind is Kind.ADDRESS and isinstance(token.value, int):
         for r in _address_occurrences(lines, token.value):
             add(r)
+    elif crash is not None:
+        value, kind = crash
+        if kind is Kind.ADDRESS:
+            for r in _address_occurrences(lines, value):
+                add(r)
+        for t in index:
+            if t.kind is kind and t.value == value:
+                add(t.range)
+        add(token.range)
     elif token.kind is Kind.TAG and isinstance(token.value, str):
         for t in index:
             if t.kind is Kind.TAG and t.value == token.value:

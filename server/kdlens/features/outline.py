@@ -33,6 +33,7 @@ from ..model import (
     VerifiedDriver,
     VerifierReport,
 )
+from .crash import reported, stop_where, user_frames_summary
 
 
 class NodeKind(str, Enum):
@@ -49,6 +50,7 @@ class NodeKind(str, Enum):
     STACK = "stack"
     MODULES = "modules"
     MODULE = "module"
+    CRASH = "crash"  # one stop of the crash triage (bug check, exception, verifier stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +350,29 @@ def outline(analysis: Analysis, lines: Sequence[str]) -> list[OutlineNode]:
             )
         )
     top.sort(key=lambda n: n.range.start)
-    return [_fit(n) for n in top]
+    return [*crash_nodes(analysis), *(_fit(n) for n in top)]
+
+
+def crash_nodes(analysis: Analysis) -> list[OutlineNode]:
+    """One node per stop, listed first: what stopped, in whose module, where."""
+    out: list[OutlineNode] = []
+    for t in analysis.triage:
+        if not reported(t):
+            continue
+        parts = [p for p in (t.culprit, stop_where(t)) if p]
+        n, _mods = user_frames_summary(t.frames)
+        if t.frames:
+            parts.append(f"{n} of {_plural(len(t.frames), 'frame')} yours")
+        out.append(
+            OutlineNode(
+                name=f"Crash: {t.title}",
+                kind=NodeKind.CRASH,
+                range=t.range,
+                selection=t.range,
+                detail=" · ".join(parts),
+            )
+        )
+    return out
 
 
 def _fit(node: OutlineNode) -> OutlineNode:

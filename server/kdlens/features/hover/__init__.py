@@ -34,6 +34,7 @@ from .code import (
     source_markdown,
     symbol_markdown,
 )
+from .crash import crash_free_text, crash_markdown
 from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
 from .types import HoverContext, HoverResult
 from .verifier import flag_markdown, mask_markdown
@@ -101,6 +102,9 @@ def _printed(lines: Sequence[str], r: Range) -> str:
 def token_markdown(ctx: HoverContext, token: Token) -> str | None:
     value = token.value
     kind = token.kind
+    crash = crash_markdown(ctx, token)  # crash records, a stop's frames: None for the rest
+    if crash:
+        return crash
     if kind is Kind.BUGCHECK and isinstance(value, BugCheck):
         case = case_of(ctx.analysis, value)
         return bugcheck_markdown(ctx.analysis, value.code, case, printed_name=value.name)
@@ -193,7 +197,7 @@ def _arg_field(ctx: HoverContext, text: str) -> HoverResult | None:
 def free_text(ctx: HoverContext, text: str) -> HoverResult | None:
     if len(text) > _MAX_LINE:
         text = text[:_MAX_LINE]
-    found = _code_context(ctx, text) or _arg_field(ctx, text)
+    found = _code_context(ctx, text) or _arg_field(ctx, text) or crash_free_text(ctx, text)
     if found is not None:
         return found
     name = _identifier_at(text, ctx.pos.character)

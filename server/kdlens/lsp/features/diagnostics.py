@@ -1,5 +1,6 @@
-"""Publishing: the core's diagnostics on the log, and each leak on the source line that
-allocated it (merged across every open log, withdrawn when the log closes)."""
+"""Publishing: the core's diagnostics on the log, each leak on the source line that
+allocated it, and each crash on its faulting line and the user's lines of its stack (merged
+across every open log, withdrawn when the log closes)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lsprotocol import types as lsp
 
 from ...analysis import Diagnostic, Severity
 from ...analysis.findings import size_text
+from ...features.crash import source_findings
 from ...features.tag_literals import read_source
 from ...pipeline import Snapshot
 from ..server import KdlensServer
@@ -109,6 +111,43 @@ def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.D
     return out
 
 
+def crash_source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.Diagnostic]]:
+    """Each stop's faulting line (an error) and the user's other lines on its stack
+    (information), on the workspace source files (``features.crash.source_findings``)."""
+    log_name = snap.uri.rsplit("/", 1)[-1]
+    cols = ls.columns(snap)
+    out: dict[str, list[lsp.Diagnostic]] = {}
+    for finding in source_findings(snap.analysis, log_name):
+        local, _why = snap.local_source(finding.path)
+        if local is None:
+            continue
+        line = finding.line - 1
+        extent = _line_extent(snap, local, line)
+        if extent is None:
+            continue
+        start, end = extent
+        out.setdefault(local.resolve().as_uri(), []).append(
+            lsp.Diagnostic(
+                range=lsp.Range(
+                    start=lsp.Position(line=line, character=start),
+                    end=lsp.Position(line=line, character=end),
+                ),
+                severity=_SEVERITY[finding.severity],
+                code=finding.code,
+                source="kdlens",
+                message=finding.message,
+                related_information=[
+                    lsp.DiagnosticRelatedInformation(
+                        location=lsp.Location(uri=snap.uri, range=cols.range(rng)), message=text
+                    )
+                    for rng, text in finding.related
+                ]
+                or None,
+            )
+        )
+    return out
+
+
 class Publisher:
     """Publishes each new snapshot's diagnostics; remembers what it put on source files."""
 
@@ -122,7 +161,10 @@ class Publisher:
 
     def prepare(self, snap: Snapshot) -> None:
         """Read the source lines the diagnostics point at (worker thread: it opens files)."""
-        self._prepared[snap.uri] = (id(snap), source_diagnostics(self.ls, snap))
+        per_file = source_diagnostics(self.ls, snap)
+        for uri, diags in crash_source_diagnostics(self.ls, snap).items():
+            per_file.setdefault(uri, []).extend(diags)
+        self._prepared[snap.uri] = (id(snap), per_file)
 
     def publish(self, snap: Snapshot) -> None:
         ls = self.ls

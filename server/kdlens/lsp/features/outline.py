@@ -20,6 +20,7 @@ _KINDS = {
     NodeKind.STACK: lsp.SymbolKind.Array,
     NodeKind.MODULES: lsp.SymbolKind.Package,
     NodeKind.MODULE: lsp.SymbolKind.Module,
+    NodeKind.CRASH: lsp.SymbolKind.Event,
 }
 
 
