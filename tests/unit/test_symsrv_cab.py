@@ -14,11 +14,12 @@ import shutil
 import struct
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
-from kdlens.symbols.cab import MSZIP_BLOCK, ArchiveError, list_cab, unpack
+from kdlens.symbols.cab import MSZIP_BLOCK, ArchiveError, checksum, list_cab, unpack
 
 from fixtures.pdb.pdbtest import pdb_path, sys_path
 from helpers import FIXTURES
@@ -46,12 +47,61 @@ def test_committed_cabinets_unpack_to_the_fixture_files(packed: str, original: P
     assert got == original.read_bytes()
 
 
-def test_a_pdb_spans_several_mszip_blocks_each_using_the_previous_as_history() -> None:
+def test_a_pdb_spans_several_mszip_blocks() -> None:
     data = (CABS / "x64-O2-mydriver.pd_").read_bytes()
     folders, members, _ = list_cab(io.BytesIO(data), len(data), "x")
     assert [m.name for m in members] == ["mydriver.pdb"]
     assert folders[0].method == 1
     assert folders[0].blocks == -(-pdb_path("x64-O2").stat().st_size // MSZIP_BLOCK) > 1
+
+
+def _mszip_cab_with_history(payload: bytes, name: bytes = b"big.pdb") -> bytes:
+    """An MSZIP cabinet whose blocks refer back into the previous block (as makecab's do).
+
+    gcab starts every block afresh, so its cabinets never exercise the
+    history; this one is checked against gcab's reader below.
+    """
+    blocks: list[bytes] = []
+    prev = b""
+    for at in range(0, len(payload), MSZIP_BLOCK):
+        chunk = payload[at : at + MSZIP_BLOCK]
+        c = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=prev) if prev else None
+        c = c or zlib.compressobj(9, zlib.DEFLATED, -15)
+        body = b"CK" + c.compress(chunk) + c.flush()
+        sizes = struct.pack("<HH", len(body), len(chunk))
+        blocks.append(struct.pack("<I", checksum(sizes, checksum(body))) + sizes + body)
+        prev = chunk
+    entry = struct.pack("<IIHHHH", len(payload), 0, 0, 0x5A21, 0, 0x20) + name + b"\0"
+    files_at = 36 + 8
+    data_at = files_at + len(entry)
+    header = struct.pack("<4sIIIIIBBHHHHH", b"MSCF", 0, 0, 0, files_at, 0, 3, 1, 1, 1, 0, 0, 0)
+    folder = struct.pack("<IHH", data_at, len(blocks), 1)
+    data = header + folder + entry + b"".join(blocks)
+    return data[:8] + struct.pack("<I", len(data)) + data[12:]
+
+
+def _history_payload() -> bytes:
+    rng = random.Random(5)
+    head = rng.randbytes(MSZIP_BLOCK - 100)
+    # the second and third blocks repeat what the first one holds
+    return head + head[:20000] + head[5000:30000] + head[:MSZIP_BLOCK] + b"tail"
+
+
+def test_mszip_blocks_use_the_previous_block_as_history() -> None:
+    payload = _history_payload()
+    cab = _mszip_cab_with_history(payload)
+    assert len(cab) < 0.7 * len(payload)  # the repeats were coded as references
+    assert _unpack(cab, "big.pdb") == ("MSZIP", payload)
+
+
+@pytest.mark.skipif(shutil.which("gcab") is None, reason="gcab is not installed")
+def test_the_history_cabinet_is_what_gcab_reads_too(tmp_path: Path) -> None:
+    payload = _history_payload()
+    (tmp_path / "h.cab").write_bytes(_mszip_cab_with_history(payload))
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run(["gcab", "--extract", "--directory", str(out), "../h.cab"], cwd=out, check=True)
+    assert (out / "big.pdb").read_bytes() == payload
 
 
 def test_zip_archives_under_the_compressed_name_are_read_too() -> None:
