@@ -17,7 +17,7 @@ from typing import TextIO
 
 from .. import __version__
 from ..analysis import Severity
-from ..pipeline import SymbolFilesCache, build_snapshot, make_mapper
+from ..pipeline import DownloadEvent, SymbolFilesCache, build_snapshot, make_mapper
 from ..settings import Settings, SettingsError, add_arguments
 from ..text import Document, decode
 from .formats import FileResult, write_json, write_sarif, write_text
@@ -88,7 +88,13 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         settings = Settings.from_args(args)
     except SettingsError as exc:
         raise UsageError(str(exc)) from exc
-    symbols, messages = SymbolFilesCache().source(settings, Path.cwd())
+
+    def told(event: DownloadEvent) -> None:  # on the download thread; check waits for it
+        if event.kind == "end" and event.result is not None and event.message:
+            stderr.write(f"kdlens: {event.message}\n")
+
+    cache = SymbolFilesCache(listener=told, wait_for_downloads=True)
+    symbols, messages = cache.source(settings, Path.cwd())
     for message in messages:
         stderr.write(f"kdlens: {message}\n")
     progress = hasattr(stderr, "isatty") and stderr.isatty()

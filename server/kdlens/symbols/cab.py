@@ -271,10 +271,7 @@ def _mszip_block(raw: bytes, window: bytes, label: str) -> bytes:
     if raw[:2] != b"CK":
         raise ArchiveError(f"{label}: an MSZIP block does not start with its 'CK' signature")
     try:
-        if window:
-            d = zlib.decompressobj(-15, zdict=window)
-        else:
-            d = zlib.decompressobj(-15)
+        d = zlib.decompressobj(-15, zdict=window) if window else zlib.decompressobj(-15)
         block = d.decompress(raw[2:], MSZIP_BLOCK + 1)
     except zlib.error as exc:
         raise ArchiveError(f"{label}: damaged MSZIP data ({exc})") from exc
