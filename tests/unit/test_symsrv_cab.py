@@ -117,9 +117,7 @@ def _cab_with_method(method: int) -> bytes:
     """A minimal one-file cabinet whose folder claims ``method``."""
     name = b"mydriver.pdb\0"
     files_at = 36 + 8
-    header = struct.pack(
-        "<4sIIIIIBBHHHHH", b"MSCF", 0, 0, 0, files_at, 0, 3, 1, 1, 1, 0, 0, 0
-    )
+    header = struct.pack("<4sIIIIIBBHHHHH", b"MSCF", 0, 0, 0, files_at, 0, 3, 1, 1, 1, 0, 0, 0)
     folder = struct.pack("<IHH", files_at + 16 + len(name), 1, method)
     entry = struct.pack("<IIHHHH", 4, 0, 0, 0, 0, 0) + name
     block = struct.pack("<IHH", 0, 4, 4) + b"abcd"
@@ -182,9 +180,7 @@ def test_fresh_gcab_cabinets_of_awkward_data(tmp_path: Path, compress: bool) -> 
     (tmp_path / "big.pdb").write_bytes(payload)
     (tmp_path / "other.txt").write_bytes(b"second member")
     flags = ["--create", "--nopath"] + (["--zip"] if compress else [])
-    subprocess.run(
-        ["gcab", *flags, "out.pd_", "other.txt", "big.pdb"], cwd=tmp_path, check=True
-    )
+    subprocess.run(["gcab", *flags, "out.pd_", "other.txt", "big.pdb"], cwd=tmp_path, check=True)
     method, got = _unpack((tmp_path / "out.pd_").read_bytes(), "big.pdb")
     assert method == ("MSZIP" if compress else "none")
     assert got == payload

@@ -94,11 +94,11 @@ def _unpack_zip(src: BinaryIO, want: str, out: BinaryIO, max_bytes: int, label: 
     try:
         with zipfile.ZipFile(src) as archive:
             infos = [i for i in archive.infolist() if not i.is_dir()]
-            info = _choose([(i.filename, i) for i in infos], want, label)
+            info = infos[_choose([i.filename for i in infos], want, label)]
             if info.file_size > max_bytes:
                 raise ArchiveError(f"{label}: {info.filename} is larger than {max_bytes} bytes")
             with archive.open(info) as member:
-                _copy_bounded(member, out, max_bytes, label)
+                _copy_bounded(member, out, max_bytes, label)  # type: ignore[arg-type]
             return "ZIP"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise ArchiveError(f"{label} is a damaged or unsupported ZIP archive: {exc}") from exc
@@ -118,17 +118,17 @@ def _copy_bounded(member: BinaryIO, out: BinaryIO, max_bytes: int, label: str) -
         out.write(chunk)
 
 
-def _choose(members: list[tuple[str, object]], want: str, label: str) -> object:
-    """The member named ``want`` (any case, any folder), else the only one."""
+def _choose(names: list[str], want: str, label: str) -> int:
+    """The index of the member named ``want`` (any case, any folder), else of the only one."""
     low = want.lower()
-    for name, item in members:
+    for i, name in enumerate(names):
         if name.replace("\\", "/").rsplit("/", 1)[-1].lower() == low:
-            return item
-    if len(members) == 1:
-        return members[0][1]
-    if not members:
+            return i
+    if len(names) == 1:
+        return 0
+    if not names:
         raise ArchiveError(f"{label} holds no file")
-    raise ArchiveError(f"{label} holds {len(members)} files and none is named {want}")
+    raise ArchiveError(f"{label} holds {len(names)} files and none is named {want}")
 
 
 # --------------------------------------------------------------------------- CAB
@@ -201,8 +201,7 @@ def _unpack_cab(
     src: BinaryIO, size: int, want: str, out: BinaryIO, max_bytes: int, label: str
 ) -> str:
     folders, members, data_reserve = list_cab(src, size, label)
-    chosen = _choose([(m.name, m) for m in members], want, label)
-    assert isinstance(chosen, Member)
+    chosen = members[_choose([m.name for m in members], want, label)]
     if chosen.size > max_bytes:
         raise ArchiveError(f"{label}: {chosen.name} is larger than {max_bytes} bytes")
     folder = folders[chosen.folder]

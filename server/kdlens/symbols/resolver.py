@@ -655,8 +655,9 @@ class _Choice:
         if expected is not None:
             self._download = Wanted(pdb_names[0], expected)
         elif not images and w.timestamp is not None and w.image_size:
-            image = self._image_names()[0]
-            self._download = Wanted(image, f"{w.timestamp:08X}{w.image_size:x}", image=True)
+            image_name = self._image_names()[0]
+            key = f"{w.timestamp:08X}{w.image_size:x}"
+            self._download = Wanted(image_name, key, image=True)
         if not candidates:
             self._not_found(pdb_names[0], statuses, diagnostics)
             return

@@ -46,10 +46,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import Message
 from enum import Enum
+from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+from urllib.parse import urlsplit
 
 from ..winpath import PathKind, classify, refusal
 from ..workspace_io import open_regular_file
@@ -70,6 +71,7 @@ MAX_DOWNLOAD_BYTES = 1 << 30
 _MAX_SMALL = 4096
 _CHUNK = 1 << 16
 _REPORT_EVERY = 0.25
+_CANCELLED = "cancelled: no analysis needs it any more"
 
 
 class Outcome(str, Enum):
@@ -185,7 +187,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         fp: IO[bytes],
         code: int,
         msg: str,
-        headers: Message,
+        headers: HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
         if not url_trusted(newurl, self.trusted):
@@ -249,19 +251,27 @@ class _Session:
         )
 
     def _opener_for(self, url: str) -> urllib.request.OpenerDirector:
-        host = (urllib.request.urlparse(url).hostname or "").lower()
+        host = (urlsplit(url).hostname or "").lower()
         if "*" in self.no_proxy or any(host == h or host.endswith("." + h) for h in self.no_proxy):
             return self.direct
         return self.opener
 
     def _check_time(self) -> None:
         if self.cancel.is_set():
-            raise _Stop(Outcome.CANCELLED, "cancelled: no analysis needs it any more")
+            raise _Stop(Outcome.CANCELLED, _CANCELLED)
         if time.monotonic() >= self.deadline:
             raise _Stop(Outcome.FAILED, f"the {self.o.budget:g} s budget for downloads ran out")
 
     def open(self, url: str) -> Any:
         """The response to GET ``url``; ``_NotThere`` for 404/410, ``_Stop`` for other failures."""
+        try:
+            return self._request(url)
+        except _Stop as stop:
+            if stop.outcome is Outcome.FAILED:
+                self._check_time()  # cancelled or out of time meanwhile: say that instead
+            raise
+
+    def _request(self, url: str) -> Any:
         self._check_time()
         if not url_trusted(url, self.o.trusted):  # every URL is judged, not only the first
             raise _Stop(Outcome.REFUSED, f"{url} is not under a trusted prefix ({TRUST_SETTING})")
@@ -301,7 +311,8 @@ class _Session:
                 data = resp.read(_MAX_SMALL + 1)
             except (OSError, ValueError) as exc:
                 raise _Stop(Outcome.FAILED, f"{url}: {exc}") from None
-        return data[:_MAX_SMALL].decode("utf-8", "replace")
+        text: str = bytes(data[:_MAX_SMALL]).decode("utf-8", "replace")
+        return text
 
     def download(self, url: str, out: BinaryIO, label: str) -> int:
         """Stream ``url`` into ``out``; the number of bytes written."""
@@ -322,6 +333,7 @@ class _Session:
                 try:
                     chunk = resp.read(_CHUNK)
                 except TimeoutError:
+                    self._check_time()
                     raise _Stop(
                         Outcome.FAILED, f"{url}: the transfer stalled for {self.o.timeout:g} s"
                     ) from None
@@ -711,30 +723,38 @@ class Downloads:
                 if owner is not None:
                     job.owners.add(owner)
                 out[ident] = None
+            cancelled: list[_Job] = []
             if owner is not None:
-                self._drop_owner(owner, keep=wanted_ids)
+                cancelled = self._drop_owner(owner, keep=wanted_ids)
             if start:
                 self._ensure_thread()
                 self._wake.notify_all()
+        self._tell_cancelled(cancelled)
         return out
 
     def release(self, owner: str) -> None:
         """``owner`` needs nothing any more (its document closed)."""
         with self._lock:
-            self._drop_owner(owner, keep=set())
+            cancelled = self._drop_owner(owner, keep=set())
+        self._tell_cancelled(cancelled)
 
-    def _drop_owner(self, owner: str, keep: set[tuple[str, str]]) -> None:
+    def _drop_owner(self, owner: str, keep: set[tuple[str, str]]) -> list[_Job]:
+        """Drop ``owner`` from its jobs but ``keep`` (lock held); the queued jobs cancelled."""
+        cancelled: list[_Job] = []
         for ident, job in list(self._jobs.items()):
             if owner in job.owners and ident not in keep:
                 job.owners.discard(owner)
                 if not job.owners and job.result is None:
-                    job.cancel.set()
+                    job.cancel.set()  # a running job stops at its next step
                     if job in self._queue:
                         self._queue.remove(job)
-                        self._finish(
-                            job,
-                            Result(Outcome.CANCELLED, "cancelled: no analysis needs it any more"),
-                        )
+                        self._finish(job, Result(Outcome.CANCELLED, _CANCELLED))
+                        cancelled.append(job)
+        return cancelled
+
+    def _tell_cancelled(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self._emit(DownloadEvent("end", job.token, _CANCELLED, result=job.result))
 
     def wait(self, idents: Iterable[tuple[str, str]], deadline: float) -> None:
         """Block (not on an event loop) until those jobs are done or ``deadline`` passes."""
@@ -804,7 +824,7 @@ class Downloads:
 
     def _do(self, job: _Job) -> Result:
         if job.cancel.is_set():
-            return Result(Outcome.CANCELLED, "cancelled: no analysis needs it any more")
+            return Result(Outcome.CANCELLED, _CANCELLED)
 
         def progress(label: str, done: int, total: int | None) -> None:
             pct = int(done * 100 / total) if total else None
@@ -815,7 +835,7 @@ class Downloads:
         worst = Outcome.MISSING
         for server in job.servers:
             session = _Session(self.options, job.deadline, job.cancel, progress)
-            session.open = self._recording(session.open)  # type: ignore[method-assign]
+            session.open = self._recording(session.open)  # type: ignore[method-assign,assignment]
             try:
                 two_tier = self._is_two_tier(session, server)
                 path = _Fetch(session, server, job.want, job.store_for(server)).run(two_tier)
