@@ -9,6 +9,7 @@ resolve to afterwards, and which requests the server saw.
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from kdlens.analysis import Analysis
+from kdlens.cli.main import main
 from kdlens.symbols.resolver import SymbolFiles, SymbolState
 from kdlens.symbols.symsrv import DownloadEvent, Outcome
 
 from fixtures.symbols.symserver import LAYOUTS, StoreServer, recording_server, serve_store
-from fixtures.symbols.symtest import X64_LOG, analyze_log, key_of
+from fixtures.symbols.symtest import X64_LOG, analyze_log, copy_sources, key_of
 
 KEY = key_of("x64-O2")
 LEAK_LINES = ["alloc.c:13", "workitem.c:28", "alloc.c:13"]
@@ -345,3 +347,48 @@ def test_downloads_no_document_wants_any_more_are_cancelled(
 def downloads_requested(symbols: SymbolFiles) -> list[str]:
     assert symbols.downloads is not None
     return ["/" + url.split("/", 3)[3] for url in symbols.downloads.requests]
+
+
+def test_kdlens_check_downloads_then_reuses_the_cache(
+    server: StoreServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KDLENS_CACHE_DIR", str(tmp_path / "kdlens-cache"))
+    monkeypatch.delenv("_NT_SYMBOL_PATH", raising=False)
+    ws = tmp_path / "ws"
+    copy_sources(ws)
+    log = ws / "session.log"
+    shutil.copy(X64_LOG, log)
+    cache = tmp_path / "symcache"
+    argv = [
+        "check",
+        str(log),
+        "--fail-on",
+        "never",
+        "--symbol-path",
+        f"srv*{cache}*{server.url}/packed",
+        "--trust-symbol-server",
+        f"{server.url}/packed/",
+    ]
+    before = len(server.requests)
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    leaks = [ln.rsplit(" at ", 1)[-1] for ln in out.splitlines() if "[leaked-allocation]" in ln]
+    assert leaks == LEAK_LINES
+    assert f"kdlens: downloaded mydriver.pdb from {server.url}/packed to " in err
+    assert (cache / "mydriver.pdb" / KEY / "mydriver.pdb").is_file()
+    asked = len(server.requests)
+    assert asked > before
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert [
+        ln.rsplit(" at ", 1)[-1] for ln in out.splitlines() if "[leaked-allocation]" in ln
+    ] == LEAK_LINES
+    assert "kdlens: downloaded" not in err
+    assert len(server.requests) == asked
+    # without the trust flag: one message naming the flag, no request
+    assert main(argv[:-2]) == 0
+    _, err = capsys.readouterr()
+    assert "--trust-symbol-server" in err and len(server.requests) == asked

@@ -82,10 +82,8 @@ def url_trusted(url: str, prefixes: Iterable[str]) -> bool:
         want = _url_parts(prefix)
         if want is None or want[:2] != got[:2]:
             continue
-        base, path = want[2], got[2]
-        if path == base or (base.endswith("/") and path.startswith(base)):
-            return True
-        if path.startswith(base) and path[len(base)] == "/":
+        base, path = want[2].rstrip("/"), got[2]
+        if path.rstrip("/") == base or path.startswith(base + "/"):
             return True
     return False
 
