@@ -24,6 +24,7 @@ MACHINERY = {
 def test_every_parser_module_registers_a_parser() -> None:
     modules = {p.stem for p in PARSE.glob("*.py")} - set(MACHINERY)
     fns = [b.fn for b in REGISTRY.blocks] + [c.fn for c in REGISTRY.commands]
+    fns += [p.fn for p in REGISTRY.passes]
     registered = {fn.__module__.rsplit(".", 1)[-1] for fn in fns}
     assert modules - registered == set(), "import the module in parse/blocks.py"
     assert registered <= modules
@@ -31,4 +32,5 @@ def test_every_parser_module_registers_a_parser() -> None:
 
 def test_parser_names_are_unique() -> None:
     names = [b.name for b in REGISTRY.blocks] + [c.name for c in REGISTRY.commands]
+    names += [p.name for p in REGISTRY.passes]
     assert len(names) == len(set(names))

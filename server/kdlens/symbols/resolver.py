@@ -252,6 +252,17 @@ class SessionSymbols:
             return None
         return f"{st.state.value}: {st.message}" if st.message else st.state.value
 
+    def symbol_file(self, module: str) -> tuple[str, str] | None:
+        """``(PDB path, state)`` used for ``module`` (the symbol doctor names it), else None."""
+        st = self.status(module)
+        if st is None:
+            return None
+        if st.state is SymbolState.DOWNLOADING:
+            return "", st.state.value
+        if st.pdb is not None and st.state in (SymbolState.VERIFIED, SymbolState.UNVERIFIED):
+            return str(st.pdb), st.state.value
+        return None
+
     @property
     def statuses(self) -> list[ModuleStatus]:
         return list(self._statuses.values())
