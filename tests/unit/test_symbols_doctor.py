@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kdlens.analysis import Analysis, analyze
-from kdlens.features.actions import code_actions
+from kdlens.features.actions import ActionKind, DiagnosticRef, code_actions
 from kdlens.features.hover import hover
 from kdlens.index import build_index
 from kdlens.model import Position, SymbolNoteKind
@@ -165,8 +165,17 @@ def test_hover_on_the_loader_line_and_on_the_logs_own_symbol_path() -> None:
 def test_the_code_action_copies_the_fix() -> None:
     analysis = _analysis(SESSION)
     line = _line(SESSION, "*** ERROR: Module load")
-    texts = [a.text for a in code_actions(analysis, line, line)]
-    assert ".sympath+ <folder holding mydriver.pdb>; .reload /f mydriver.sys" in texts
+    (finding,) = [
+        d
+        for d in analysis.diagnostics
+        if d.code == "symbol-doctor" and d.data["module"] == "mydriver"
+    ]
+    ref = DiagnosticRef(finding.code, finding.range, finding.data)
+    (action,) = [a for a in code_actions(analysis, line, line, [ref]) if a.diagnostics == (0,)]
+    assert action.text == ".sympath+ <folder holding mydriver.pdb>; .reload /f mydriver.sys"
+    assert action.kind is ActionKind.QUICKFIX
+    # without the finding in the request, the lines alone offer no fix
+    assert not [a for a in code_actions(analysis, line, line) if a.text == action.text]
 
 
 @pytest.mark.parametrize(

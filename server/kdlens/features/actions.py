@@ -159,8 +159,9 @@ def code_actions(
         if d.code == Code.NO_ALLOCATION_HISTORY and isinstance(command, str) and command.strip():
             offer(command.strip(), ActionKind.QUICKFIX, d.range, d.code)
 
-    for text, rng, code in symbol_doctor_commands(analysis, lo, hi):
-        offer(text, ActionKind.QUICKFIX, rng, code)
+    if any(d.code == Code.SYMBOL_DOCTOR for d in diagnostics):  # a quick fix of the finding
+        for text, rng, code in symbol_doctor_commands(analysis, lo, hi):
+            offer(text, ActionKind.QUICKFIX, rng, code)
 
     session = analysis.session
     for m in session.modules:
