@@ -23,10 +23,10 @@ from ..model import Range, Session, SymbolNote, SymbolNoteKind
 from ..text import Document
 from .core import text_pass
 
-#: Lines worth a closer look (the pass finds them in one search over the text).
-_CANDIDATE = re.compile(
-    r"^[^\n]*?(?:\*\*\* (?:ERROR|WARNING):|DBGHELP:|SYMSRV:)[^\n]*$", re.MULTILINE
-)
+#: Text that marks a line worth a closer look.
+_MARKERS = ("*** ERROR:", "*** WARNING:", "DBGHELP:", "SYMSRV:")
+#: Notes kept per log (a noisy symbol trace can repeat a line many thousands of times).
+MAX_NOTES = 20000
 #: A line-number or UMDH module-index prefix (``11: ``, ``7FF7...-7FF7...FFF ``).
 _PREFIX = r"^[ \t]*(?:\d+:[ \t]*)?(?:[0-9A-Fa-f]+-[0-9A-Fa-f]+[ \t]+)?"
 _MOD = r"(?P<mod>[^\s,;]+?)"
@@ -122,16 +122,28 @@ def read_note(doc: Document, line: int, text: str) -> SymbolNote | None:
 
 @text_pass("symbol-notes")
 def symbol_notes(doc: Document, text: str, session: Session) -> None:
-    if "***" not in text and "DBGHELP" not in text and "SYMSRV" not in text:
+    """Every loader line, found by plain substring search (a big log has few or none)."""
+    offsets: list[int] = []
+    for marker in _MARKERS:
+        at = text.find(marker)
+        while at >= 0 and len(offsets) < MAX_NOTES * 4:
+            offsets.append(at)
+            at = text.find(marker, at + len(marker))
+    if not offsets:
         return
+    offsets.sort()
+    lines = doc.lines
     line = 0
     pos = 0
-    lines = doc.lines
-    for m in _CANDIDATE.finditer(text):
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
-        if line >= len(lines):
-            break
+    last = -1
+    for off in offsets:
+        line += text.count("\n", pos, off)
+        pos = off
+        if line == last or line >= len(lines):
+            continue
+        last = line
         note = read_note(doc, line, lines[line])
         if note is not None:
             session.symbol_notes.append(note)
+            if len(session.symbol_notes) >= MAX_NOTES:
+                return
