@@ -510,6 +510,33 @@ class PathSetting:
     value_range: Range
 
 
+# --------------------------------------------------------------------------- symbol-loader notes
+
+
+class SymbolNoteKind(str, Enum):
+    """What a symbol-loader line of the debugger says about a module."""
+
+    LOAD_FAILED = "load-failed"  # *** ERROR: ... symbols could not be loaded for X
+    EXPORT_ONLY = "export-only"  # ... Defaulted to export symbols for X
+    MISMATCH = "mismatch"  # *** WARNING: symbols timestamp (and checksum) is wrong for X
+    CHECKSUM = "checksum"  # *** WARNING: Unable to verify checksum for X, checksum mismatch
+    DBGHELP = "dbghelp"  # DBGHELP: lines (!sym noisy, UMDH headers)
+    SYMSRV = "symsrv"  # SYMSRV: lines (!sym noisy with a symbol server)
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class SymbolNote:
+    """One symbol-loader line: which module it is about and what it says."""
+
+    kind: SymbolNoteKind
+    range: Range  # the line, without its indentation
+    text: str  # the line as printed, trimmed
+    module: str | None = None  # as printed (``glintmp.sys``, ``notepad``, ``ntdll.pdb``)
+    module_range: Range | None = None
+    #: DBGHELP's verdict (``no symbols loaded``, ``export symbols``...) or SYMSRV's result
+    status: str | None = None
+
+
 # --------------------------------------------------------------------------- the whole
 
 
@@ -554,6 +581,8 @@ class Session:
     exception_analyses: list[ExceptionAnalysis] = field(default_factory=list)
     #: Application Verifier ``VERIFIER STOP`` blocks, every stop code (leak stops included).
     verifier_stops: list[VerifierStop] = field(default_factory=list)
+    #: Symbol-loader lines (``*** ERROR: ... could not be loaded``, ``DBGHELP:``, ``SYMSRV:``).
+    symbol_notes: list[SymbolNote] = field(default_factory=list)
 
     def command_at(self, line: int) -> Command | None:
         """The command whose echo or output holds ``line``."""

@@ -26,6 +26,8 @@ from .parse import parse_document
 from .settings import Settings
 from .sources import SourceMapper
 from .symbols.resolver import SymbolFiles
+from .symbols.symsrv import DownloadEvent as DownloadEvent  # re-exported for cli and lsp
+from .symbols.symsrv import Listener
 from .text import Document
 
 
@@ -127,26 +129,68 @@ def _in_workspace(
     return check
 
 
+def document_symbols(symbols: SymbolSource | None, uri: str) -> SymbolSource | None:
+    """``symbols`` as seen by the document ``uri``: the downloads it starts belong to it.
+
+    When the document changes and its next analysis no longer wants a file,
+    or when it closes (``release_document``), a download only it wanted is
+    cancelled.
+    """
+    if isinstance(symbols, SymbolFiles):
+        return symbols.for_document(uri)
+    return symbols
+
+
+def release_document(symbols: SymbolSource | None, uri: str) -> None:
+    """The document ``uri`` closed: cancel the downloads only it wanted."""
+    if isinstance(symbols, SymbolFiles):
+        symbols.release(uri)
+
+
 class SymbolFilesCache:
     """The symbol-file source for the current settings, rebuilt only when they change.
 
     ``source`` returns the messages about the symbol path (skipped servers,
     refused folders) only when it builds a new source, so they are shown once.
+    ``listener`` hears about downloads from trusted symbol servers (the
+    language server's progress and re-analysis); ``wait_for_downloads`` makes
+    an analysis wait for them instead (``kdlens check``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Listener | None = None, wait_for_downloads: bool = False) -> None:
         self._current: SymbolFiles | None = None
+        self.listener = listener
+        self.wait_for_downloads = wait_for_downloads
 
     def source(
         self, settings: Settings, base_dir: Path | None
     ) -> tuple[SymbolFiles | None, list[str]]:
         if not settings.symbol_path:
-            self._current = None
+            self._drop()
             return None, []
-        config = (settings.symbol_path, settings.trusted_unc_hosts, base_dir)
+        config = (
+            settings.symbol_path,
+            settings.trusted_unc_hosts,
+            base_dir,
+            settings.trusted_symbol_servers,
+            settings.symbol_server_auth,
+        )
         if self._current is not None and self._current.config == config:
             return self._current, []
+        self._drop()
         self._current = SymbolFiles(
-            settings.symbol_path, trusted_unc_hosts=settings.trusted_unc_hosts, base_dir=base_dir
+            settings.symbol_path,
+            trusted_unc_hosts=settings.trusted_unc_hosts,
+            base_dir=base_dir,
+            trusted_servers=settings.trusted_symbol_servers,
+            server_auth=settings.symbol_server_auth,
+            wait_for_downloads=self.wait_for_downloads,
+            listener=self.listener,
         )
         return self._current, list(self._current.messages)
+
+    def _drop(self) -> None:
+        """Forget the current source, cancelling its downloads (the settings changed)."""
+        if self._current is not None and self._current.downloads is not None:
+            self._current.downloads.cancel_all()
+        self._current = None

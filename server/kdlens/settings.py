@@ -86,6 +86,24 @@ OPTIONS: tuple[Option, ...] = (
         "HOST",
     ),
     Option(
+        "trusted_symbol_servers",
+        "trustedSymbolServers",
+        "--trust-symbol-server",
+        Kind.STRINGS,
+        "URL prefix of a symbol server kdlens may download from when the symbol path "
+        "names it (repeatable; none by default)",
+        "URL",
+    ),
+    Option(
+        "symbol_server_auth",
+        "symbolServerAuth",
+        "--symbol-server-auth",
+        Kind.SOURCE_MAP,
+        "send the value of environment variable VAR as the Authorization of requests "
+        "to symbol servers under URL (repeatable)",
+        "URL=VAR",
+    ),
+    Option(
         "my_modules",
         "myModules",
         "--my-module",
@@ -108,6 +126,8 @@ class Settings:
     source_map: tuple[tuple[str, str], ...] = ()
     allocator_wrappers: tuple[str, ...] = ()
     trusted_unc_hosts: tuple[str, ...] = ()
+    trusted_symbol_servers: tuple[str, ...] = ()
+    symbol_server_auth: tuple[tuple[str, str], ...] = ()
     my_modules: tuple[str, ...] = ()
     #: What was wrong with the raw values (dropped), for the caller to show.
     problems: tuple[str, ...] = field(default=(), compare=False)
@@ -197,9 +217,8 @@ def _from_json(opt: Option, value: Any, folder: str, problems: list[str]) -> Any
         return ()
     # Kind.SOURCE_MAP
     if not isinstance(value, dict):
-        problems.append(
-            f"kdlens.{opt.key} should be an object of build-path prefix -> local folder; ignored"
-        )
+        what = opt.metavar.replace("=", " -> ")
+        problems.append(f"kdlens.{opt.key} should be an object of {what}; ignored")
         return ()
     pairs: list[tuple[str, str]] = []
     for k, v in value.items():

@@ -218,11 +218,13 @@ def test_text_says_new_unchanged_and_fixed(
     assert "(fixed)" in lines[fixed_at + 1] and "'VMdl'" in lines[fixed_at + 1]
     assert lines[fixed_at + 1].startswith(f"{old}:")
     # new: the 'Nwlk' leak and the two notes that no allocation history was printed
-    # for it and for the moved 'mdrv' block; unchanged: the bug check, 'mdrv', 'Vfwi'
-    # and the note about 'Vfwi'
+    # for it and for the moved 'mdrv' block; unchanged: the bug check, 'mdrv', 'Vfwi',
+    # the note about 'Vfwi' and the symbol doctor's note about mydrvtest.sys
     (note,) = [ln for ln in lines if "0xa4b93fd0" in ln and "[no-allocation-history]" in ln]
     assert "(unchanged)" in note
-    assert lines[-1].endswith("(3 new, 4 unchanged, 1 fixed since the baseline)")
+    (doctor,) = [ln for ln in lines if "[symbol-doctor]" in ln]
+    assert "(unchanged)" in doctor
+    assert lines[-1].endswith("(3 new, 5 unchanged, 1 fixed since the baseline)")
 
 
 def test_json_with_baseline(

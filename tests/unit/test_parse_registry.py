@@ -25,10 +25,12 @@ def test_every_parser_module_registers_a_parser() -> None:
     modules = {p.stem for p in PARSE.glob("*.py")} - set(MACHINERY)
     fns = [b.fn for b in REGISTRY.blocks] + [c.fn for c in REGISTRY.commands]
     registered = {fn.__module__.rsplit(".", 1)[-1] for fn in fns}
+    registered |= {p.fn.__module__.rsplit(".", 1)[-1] for p in REGISTRY.passes}
     assert modules - registered == set(), "import the module in parse/blocks.py"
     assert registered <= modules
 
 
 def test_parser_names_are_unique() -> None:
     names = [b.name for b in REGISTRY.blocks] + [c.name for c in REGISTRY.commands]
+    names += [p.name for p in REGISTRY.passes]
     assert len(names) == len(set(names))

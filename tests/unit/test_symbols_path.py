@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kdlens.symbols.symbolpath import parse_symbol_path, split_elements
+from kdlens.symbols.symbolpath import parse_symbol_path, split_elements, url_trusted
 
 
 def test_elements_are_split_trimmed_and_unquoted() -> None:
@@ -100,3 +100,40 @@ def test_a_local_folder_in_the_long_path_form_is_searched_as_written_plainly() -
     sp = parse_symbol_path([r"srv*\\?\C:\symbols*https://x/"])
     assert sp.refused == ()
     assert sp.folders == (Path(r"C:\symbols"),)
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix", "trusted"),
+    [
+        ("http://sym.example/team/x.pdb", "http://sym.example/team", True),
+        ("http://sym.example/team", "http://sym.example/team/", True),
+        ("HTTP://Sym.Example:80/team/x", "http://sym.example/team/", True),
+        ("https://sym.example/team/x", "http://sym.example/team/", False),
+        ("http://sym.example/teammate/x", "http://sym.example/team", False),
+        ("http://sym.example.evil/team/x", "http://sym.example/", False),
+        ("http://sym.example:8080/team/x", "http://sym.example/", False),
+        ("http://user:pw@sym.example/team/x", "http://sym.example/", False),
+        ("ftp://sym.example/team/x", "ftp://sym.example/", False),
+        ("http://sym.example/anything", "http://sym.example", True),
+    ],
+)
+def test_trusted_prefixes_end_at_a_path_boundary(url: str, prefix: str, trusted: bool) -> None:
+    assert url_trusted(url, [prefix]) is trusted
+
+
+def test_trusted_servers_get_their_downstream_cache(tmp_path: Path) -> None:
+    a, c = tmp_path / "a", tmp_path / "c"
+    sp = parse_symbol_path(
+        [
+            f"srv*{a}*https://sym.example/x",
+            f"cache*{c}",
+            "srv*https://sym.example/y",
+            "srv*https://elsewhere.example/z",
+        ],
+        trusted_servers=["https://sym.example/"],
+    )
+    assert [(s.url, s.caches) for s in sp.servers] == [
+        ("https://sym.example/x", (a,)),
+        ("https://sym.example/y", (c,)),
+    ]
+    assert sp.remote == ("https://elsewhere.example/z",)

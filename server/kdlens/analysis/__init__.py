@@ -24,6 +24,7 @@ from .frames import FrameKind, FrameKindCache
 from .leaks import CallSiteGroup, Leak, find_leaks, group_by_call_site
 from .resolve import LogResolver, Resolver, ResolverChain, SessionResolver, SymbolSource
 from .settings import AnalysisSettings
+from .symbol_doctor import doctor_diagnostics
 from .triage import Triage, build_triage, fault_addresses
 from .usermode_leaks import (
     LeakKind,
@@ -126,6 +127,7 @@ def _analyze(
         *cross_checks(session),
         *pool_growth_diagnostics(growth),
         *symbol_diagnostics,
+        *doctor_diagnostics(session, sym_resolver),
     ]
     diagnostics.sort(key=sort_key)
     return Analysis(

@@ -49,6 +49,8 @@ class Code:
     SYMBOL_STRIPPED = "symbol-stripped"
     SYMBOL_NOT_FOUND = "symbol-not-found"
     INCONSISTENT_LOAD_BASE = "inconsistent-load-base"
+    SYMBOL_DOWNLOAD = "symbol-download"  # a trusted server's file was refused or failed
+    SYMBOL_DOCTOR = "symbol-doctor"  # why a module's frames are bare in the log, and the fix
 
 
 @dataclass(slots=True, unsafe_hash=True)

@@ -31,7 +31,7 @@ from typing import IO, BinaryIO, TextIO
 
 from .. import __version__
 from ..analysis import Severity, SymbolSource
-from ..pipeline import Snapshot, SymbolFilesCache, build_snapshot, make_mapper
+from ..pipeline import DownloadEvent, Snapshot, SymbolFilesCache, build_snapshot, make_mapper
 from ..settings import Settings, SettingsError, add_arguments
 from ..text import Document, decode
 from .baseline import Baseline, BaselineError, identity, load_report, looks_like_report
@@ -205,8 +205,14 @@ class _Checker:
             if not os.path.isdir(w):
                 raise UsageError(f"--workspace {w}: not a folder")
             self.workspace.append(Path(w))
+
+        def told(event: DownloadEvent) -> None:  # on the download thread; check waits for it
+            if event.kind == "end" and event.result is not None and event.message:
+                console.say(event.message)
+
+        cache = SymbolFilesCache(listener=told, wait_for_downloads=True)
         self.symbols: SymbolSource | None
-        self.symbols, messages = SymbolFilesCache().source(self.settings, Path.cwd())
+        self.symbols, messages = cache.source(self.settings, Path.cwd())
         for message in messages:
             console.say(message)
 

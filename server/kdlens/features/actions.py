@@ -159,6 +159,10 @@ def code_actions(
         if d.code == Code.NO_ALLOCATION_HISTORY and isinstance(command, str) and command.strip():
             offer(command.strip(), ActionKind.QUICKFIX, d.range, d.code)
 
+    if any(d.code == Code.SYMBOL_DOCTOR for d in diagnostics):  # a quick fix of the finding
+        for text, rng, code in symbol_doctor_commands(analysis, lo, hi):
+            offer(text, ActionKind.QUICKFIX, rng, code)
+
     session = analysis.session
     for m in session.modules:
         if m.unloaded or not _lines_touched(m.range, first_line, last_line):
@@ -171,6 +175,24 @@ def code_actions(
         offer(f".reload /f {image_name(m, kernel)}", ActionKind.SOURCE, m.range, None)
 
     return sorted(found.values(), key=lambda a: (a.range.start, a.kind.value, a.text))
+
+
+def symbol_doctor_commands(
+    analysis: Analysis, first_line: int, last_line: int
+) -> list[tuple[str, Range, str]]:
+    """``(command, range, code)`` of each symbol-doctor finding on those lines.
+
+    The command gives the debugger the symbols kdlens found (or asks where
+    they are): ``.sympath+ <store>; .reload /f MyDriver.sys``.
+    """
+    out: list[tuple[str, Range, str]] = []
+    for d in analysis.diagnostics:
+        if d.code != Code.SYMBOL_DOCTOR or not _lines_touched(d.range, first_line, last_line):
+            continue
+        command = d.data.get("command")
+        if isinstance(command, str) and command.strip():
+            out.append((command.strip(), d.range, d.code))
+    return out
 
 
 def copy_text(arguments: Sequence[object] | None) -> str | None:

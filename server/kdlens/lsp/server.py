@@ -29,7 +29,13 @@ from pygls.lsp.server import LanguageServer
 from .. import __version__
 from ..analysis.resolve import SymbolSource
 from ..features.tag_literals import LiteralIndex
-from ..pipeline import Snapshot, SymbolFilesCache, build_snapshot, make_mapper
+from ..pipeline import (
+    Snapshot,
+    SymbolFilesCache,
+    build_snapshot,
+    document_symbols,
+    make_mapper,
+)
 from ..settings import Settings
 from ..sources import SourceMapper
 from ..text import Document
@@ -136,7 +142,7 @@ class KdlensServer(LanguageServer):
             uri=uri,
             version=version,
             log_path=uri_to_path(uri),
-            symbols=self.symbols,
+            symbols=document_symbols(self.symbols, uri),
         )
         return self.prepare(snap)
 

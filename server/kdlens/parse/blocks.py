@@ -16,6 +16,7 @@ from . import (
     pool,  # noqa: F401
     pool_log,  # noqa: F401
     stacks,  # noqa: F401
+    symbol_notes,  # noqa: F401
     umdh,  # noqa: F401
     verifier,  # noqa: F401
 )

@@ -145,6 +145,8 @@ def split_cached(text: str, bare_offset: bool = False) -> SymbolParts:
 
 
 BlockFn = Callable[[Cursor], "int | None"]
+#: A whole-text pass: ``(document, matching text, session)``; it appends records itself.
+PassFn = Callable[[Document, str, Session], None]
 
 
 @dataclass(slots=True)
@@ -162,9 +164,19 @@ class CommandParser:
 
 
 @dataclass(slots=True)
+class TextPass:
+    name: str
+    fn: PassFn
+
+
+@dataclass(slots=True)
 class Registry:
     blocks: list[BlockParser] = field(default_factory=list)
     commands: list[CommandParser] = field(default_factory=list)
+    #: Passes over the whole text after the blocks, for lines that may sit inside any
+    #: block (symbol-loader notes between stack frames): a block parser that consumed
+    #: such a line has not hidden it from them.
+    passes: list[TextPass] = field(default_factory=list)
     _combined: Pattern[str] | None = None
 
     def combined(self) -> Pattern[str]:
@@ -189,6 +201,16 @@ def block(name: str, trigger: str) -> Callable[[BlockFn], BlockFn]:
     def deco(fn: BlockFn) -> BlockFn:
         REGISTRY.blocks.append(BlockParser(name, re.compile(trigger, re.MULTILINE), fn))
         REGISTRY._combined = None
+        return fn
+
+    return deco
+
+
+def text_pass(name: str) -> Callable[[PassFn], PassFn]:
+    """Register a pass over the whole text (run once per document, after the blocks)."""
+
+    def deco(fn: PassFn) -> PassFn:
+        REGISTRY.passes.append(TextPass(name, fn))
         return fn
 
     return deco

@@ -65,6 +65,11 @@ def scan(doc: Document) -> Session:
                     break
             if not consumed:
                 pos = line + 1
+    for text_pass in REGISTRY.passes:
+        try:
+            text_pass.fn(doc, text, session)
+        except Exception as exc:  # a pass bug must never reach the user as a crash
+            session.faults.record(text_pass.name, exc)
     return session
 
 

@@ -4,7 +4,9 @@ Everything here is pure Python so that kdlens can turn a raw address or
 ``module!function+0xoff`` into ``file.c:line`` on any operating system.
 
 - ``pdb/``: the PDB reader; ``pe``: an image's identity (CodeView record);
-- ``symbolpath``: ``_NT_SYMBOL_PATH`` reduced to local folders (servers are never contacted);
+- ``symbolpath``: ``_NT_SYMBOL_PATH`` as local folders and the servers the user trusts;
+- ``symsrv`` and ``cab``: downloads from those servers (SymSrv layouts, compressed
+  copies), validated before they are stored in the path's cache folder;
 - ``store``: where a PDB or image sits in those folders;
 - ``table`` and ``cache``: what is kept of a PDB, in memory and on disk
   (``KDLENS_CACHE_DIR`` moves the disk cache);

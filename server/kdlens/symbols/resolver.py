@@ -15,7 +15,18 @@ returns a ``SessionSymbols`` resolver plus the diagnostics worth showing:
 - ``symbol-not-found``: no PDB on the symbol path for a driver Driver
   Verifier watched;
 - ``inconsistent-load-base``: the log's addresses disagree about where a
-  module was loaded, so its addresses are not resolved.
+  module was loaded, so its addresses are not resolved;
+- ``symbol-download``: a trusted symbol server's answer for a module was
+  refused (wrong GUID/age, garbage, a redirect or pointer kdlens does not
+  follow) or the download failed (time-out, HTTP error).
+
+When the symbol path names trusted symbol servers (``symsrv``), a PDB the
+local folders lack is asked for by GUID/age (an image by timestamp and size
+when the log shows no GUID: the image then tells the PDB's GUID/age). The
+analysis does not wait: the module is reported as being downloaded and the
+``Downloads`` listener hears when the file arrives, so that the caller can
+analyse again (the language server does). ``kdlens check`` sets
+``wait_for_downloads`` and waits within the download budget instead.
 
 A PDB found by name alone (nothing to check its GUID against) is used, and
 every answer from it says so.
@@ -23,6 +34,7 @@ every answer from it says so.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -40,7 +52,19 @@ from .loadbase import BaseVerdict, Sighting, gather_sightings, infer_base
 from .pdb import PdbError
 from .pe import ImageInfo, read_image
 from .store import Found, SymbolStore, file_name
-from .symbolpath import SymbolPath, parse_symbol_path
+from .symbolpath import RemoteStore, SymbolPath, parse_symbol_path
+from .symsrv import (
+    DOWNLOAD_BUDGET,
+    MISS_TTL,
+    REQUEST_TIMEOUT,
+    Downloads,
+    Listener,
+    MissCache,
+    Options,
+    Outcome,
+    Result,
+    Wanted,
+)
 from .table import SymbolTable, guid_text
 
 CODE_MISMATCH = Code.SYMBOL_MISMATCH
@@ -49,6 +73,7 @@ CODE_TIMEOUT = Code.SYMBOL_TIMEOUT
 CODE_STRIPPED = Code.SYMBOL_STRIPPED
 CODE_NOT_FOUND = Code.SYMBOL_NOT_FOUND
 CODE_INCONSISTENT_BASE = Code.INCONSISTENT_LOAD_BASE
+CODE_DOWNLOAD = Code.SYMBOL_DOWNLOAD
 
 UNVERIFIED_NOTE = "unverified: matched by name only"
 #: Default limit, in seconds, on the symbol work of one analysis.
@@ -57,6 +82,8 @@ DEFAULT_TIME_LIMIT = 20.0
 MAX_MODULES = 40
 #: Frames of a module tried, once its PDB is chosen, to check that it gives source lines.
 PROBE_FRAMES = 32
+#: Files one analysis asks the symbol servers for (the modules that matter most first).
+MAX_DOWNLOADS = 8
 _IMAGE_EXTENSIONS = (".sys", ".dll", ".exe")
 
 
@@ -67,6 +94,7 @@ class SymbolState(str, Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
     NOT_FOUND = "not-found"
+    DOWNLOADING = "downloading"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +252,17 @@ class SessionSymbols:
             return None
         return f"{st.state.value}: {st.message}" if st.message else st.state.value
 
+    def symbol_file(self, module: str) -> tuple[str, str] | None:
+        """``(PDB path, state)`` used for ``module`` (the symbol doctor names it), else None."""
+        st = self.status(module)
+        if st is None:
+            return None
+        if st.state is SymbolState.DOWNLOADING:
+            return "", st.state.value
+        if st.pdb is not None and st.state in (SymbolState.VERIFIED, SymbolState.UNVERIFIED):
+            return str(st.pdb), st.state.value
+        return None
+
     @property
     def statuses(self) -> list[ModuleStatus]:
         return list(self._statuses.values())
@@ -303,7 +342,7 @@ class SessionSymbols:
 
 
 class SymbolFiles:
-    """A ``SymbolSource`` over the local folders of a symbol path."""
+    """A ``SymbolSource`` over the local folders of a symbol path and its trusted servers."""
 
     def __init__(
         self,
@@ -314,20 +353,50 @@ class SymbolFiles:
         disk_cache: bool = True,
         time_limit: float = DEFAULT_TIME_LIMIT,
         tables: TableCache | None = None,
+        *,
+        trusted_servers: Iterable[str] = (),
+        server_auth: Iterable[tuple[str, str]] = (),
+        wait_for_downloads: bool = False,
+        listener: Listener | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+        download_budget: float = DOWNLOAD_BUDGET,
+        miss_ttl: float = MISS_TTL,
     ) -> None:
         elements, trusted = tuple(symbol_path), tuple(trusted_unc_hosts)
+        servers, auth = tuple(trusted_servers), tuple(tuple(p) for p in server_auth)
         #: what this source was built from; an equal configuration can keep using it
-        self.config: tuple[tuple[str, ...], tuple[str, ...], Path | None] = (
-            elements,
-            trusted,
-            base_dir,
-        )
-        self.path: SymbolPath = parse_symbol_path(elements, trusted, base_dir)
+        self.config: tuple[object, ...] = (elements, trusted, base_dir, servers, auth)
+        self.path: SymbolPath = parse_symbol_path(elements, trusted, base_dir, servers)
         folder = (cache_dir or default_cache_dir()) if disk_cache else None
         disk = DiskCache(folder) if folder is not None else None
         self.tables = tables if tables is not None else TableCache(disk)
         self.time_limit = time_limit
+        self.wait_for_downloads = wait_for_downloads
         self._last: SessionSymbols | None = None
+        #: where downloads from a server whose element names no cache folder go
+        self.download_store: Path | None = None
+        self.downloads: Downloads | None = None
+        if self.path.servers:
+            if any(not s.caches for s in self.path.servers):
+                self.download_store = (
+                    folder / "store"
+                    if folder is not None
+                    else Path(tempfile.mkdtemp(prefix="kdlens-symbol-store-"))
+                )
+            options = Options(
+                trusted=servers,
+                auth=auth,  # type: ignore[arg-type]
+                timeout=request_timeout,
+                budget=download_budget,
+                miss_ttl=miss_ttl,
+                trusted_unc_hosts=trusted,
+            )
+            self.downloads = Downloads(options, MissCache(folder, miss_ttl), listener)
+        folders = list(self.path.folders)
+        if self.download_store is not None and self.download_store not in folders:
+            folders.append(self.download_store)
+        #: the folders searched: the path's, then the kdlens download store
+        self.search_folders: tuple[Path, ...] = tuple(folders)
 
     @property
     def messages(self) -> list[str]:
@@ -336,22 +405,85 @@ class SymbolFiles:
         remote = self.path.remote_message
         if remote:
             out.insert(0, remote)
+        for server in self.path.servers:
+            where = server.caches[0] if server.caches else self.download_store
+            out.append(
+                f"symbol server {server.url} is trusted: missing files are downloaded to {where}"
+            )
         return out
+
+    def set_listener(self, listener: Listener | None) -> None:
+        """Who hears about downloads (the language server's progress and re-analysis glue)."""
+        if self.downloads is not None:
+            self.downloads.listener = listener
+
+    def release(self, owner: str) -> None:
+        """``owner`` (a document) is gone: cancel the downloads only it wanted."""
+        if self.downloads is not None:
+            self.downloads.release(owner)
+
+    def for_document(self, owner: str) -> OwnedSymbols:
+        """This source as seen by one document: its downloads are tied to that document."""
+        return OwnedSymbols(self, owner)
 
     def status(self, module: str) -> ModuleStatus | None:
         """``module``'s symbol status in the session analysed last (for tests and tools)."""
         return self._last.status(module) if self._last is not None else None
 
+    def store_for(self, server: RemoteStore) -> Path:
+        """Where a download from ``server`` goes: its first cache folder, else the kdlens store."""
+        if server.caches:
+            return server.caches[0]
+        assert self.download_store is not None
+        return self.download_store
+
     def for_session(
-        self, session: Session, evidence: Evidence
+        self, session: Session, evidence: Evidence, owner: str | None = None
     ) -> tuple[SessionSymbols, list[Diagnostic]]:
-        deadline = time.monotonic() + self.time_limit
         sightings = gather_sightings(session, evidence)
-        store = SymbolStore(self.path.folders)
+        modules = _wanted_modules(session, sightings)
+        rounds = 3 if self.downloads is not None and self.wait_for_downloads else 1
+        results: dict[tuple[str, str], Result | None] = {}
+        for round_no in range(rounds):
+            store = SymbolStore(self.search_folders)
+            bound, statuses, diagnostics, wants = self._choose_all(
+                session, modules, sightings, store
+            )
+            if self.downloads is None:
+                break
+            asked = [(want, self.path.servers, self.store_for) for _, want, _ in wants]
+            results = self.downloads.request(owner, asked)
+            pending = [want.ident for _, want, _ in wants if results.get(want.ident) is None]
+            if not self.wait_for_downloads or not pending or round_no == rounds - 1:
+                break
+            self.downloads.wait(pending, time.monotonic() + self.downloads.options.budget)
+            results = self.downloads.request(owner, asked)
+            if not any(r is not None and r.outcome is Outcome.DOWNLOADED for r in results.values()):
+                break
+        for choice, want, fallback in wants:
+            choice.after_download(want, results.get(want.ident), fallback, statuses, diagnostics)
+        resolver = SessionSymbols(bound, statuses, session.faults)
+        self._last = resolver
+        return resolver, diagnostics
+
+    def _choose_all(
+        self,
+        session: Session,
+        modules: list[_Wanted],
+        sightings: dict[str, list[Sighting]],
+        store: SymbolStore,
+    ) -> tuple[
+        dict[str, _Bound],
+        dict[str, ModuleStatus],
+        list[Diagnostic],
+        list[tuple[_Choice, Wanted, tuple[ModuleStatus, list[Diagnostic]]]],
+    ]:
+        deadline = time.monotonic() + self.time_limit
         bound: dict[str, _Bound] = {}
         statuses: dict[str, ModuleStatus] = {}
         diagnostics: list[Diagnostic] = []
-        for w in _wanted_modules(session, sightings):
+        wants: list[tuple[_Choice, Wanted, tuple[ModuleStatus, list[Diagnostic]]]] = []
+        for w in modules:
             if time.monotonic() >= deadline:
                 statuses[w.key] = ModuleStatus(
                     w.display,
@@ -361,16 +493,34 @@ class SymbolFiles:
                 continue
             choice = _Choice(self, store, w, sightings.get(w.key, []), deadline)
             try:
-                choice.run(bound, statuses, diagnostics)
+                own: list[Diagnostic] = []
+                choice.run(bound, statuses, own)
+                want = choice.download_wanted() if len(wants) < MAX_DOWNLOADS else None
+                if want is not None and w.key in statuses:
+                    # what to say if the servers have nothing either: the local verdict
+                    wants.append((choice, want, (statuses[w.key], own)))
+                else:
+                    diagnostics.extend(own)
             except Exception as exc:  # a bug here must not cost the rest of the analysis
                 session.faults.record(f"symbol files for {w.display}", exc)
                 bound.pop(w.key, None)
                 message = f"symbol files for {w.display} could not be used: internal error {exc!r}"
                 statuses[w.key] = ModuleStatus(w.display, SymbolState.ERROR, message)
                 diagnostics.append(choice.diagnostic(CODE_ERROR, message))
-        resolver = SessionSymbols(bound, statuses, session.faults)
-        self._last = resolver
-        return resolver, diagnostics
+        return bound, statuses, diagnostics, wants
+
+
+class OwnedSymbols:
+    """A ``SymbolSource`` that ties the downloads it starts to one document."""
+
+    def __init__(self, files: SymbolFiles, owner: str) -> None:
+        self.files = files
+        self.owner = owner
+
+    def for_session(
+        self, session: Session, evidence: Evidence
+    ) -> tuple[SessionSymbols, list[Diagnostic]]:
+        return self.files.for_session(session, evidence, owner=self.owner)
 
 
 def _folder_note(found: Found, key: str) -> str:
@@ -403,6 +553,50 @@ class _Choice:
         self.sightings = sightings
         self.deadline = deadline
         self.anchor = wanted.anchor or Range.on_line(0, 0, 0)
+        #: what to ask the symbol servers for, decided by ``run`` (None: nothing)
+        self._download: Wanted | None = None
+
+    def download_wanted(self) -> Wanted | None:
+        """The file to ask the trusted servers for, when the local folders had no usable one."""
+        if self.source.downloads is None or not (self.w.verified_driver or self.sightings):
+            return None
+        return self._download
+
+    def after_download(
+        self,
+        want: Wanted,
+        result: Result | None,
+        fallback: tuple[ModuleStatus, list[Diagnostic]],
+        statuses: dict[str, ModuleStatus],
+        diagnostics: list[Diagnostic],
+    ) -> None:
+        """Say what the servers did about ``want`` (None: still downloading)."""
+        w = self.w
+        local, own = fallback
+        servers = ", ".join(s.url for s in self.source.path.servers)
+        if result is None:
+            statuses[w.key] = ModuleStatus(
+                w.display,
+                SymbolState.DOWNLOADING,
+                f"{local.message}; downloading {want.name} from {servers}",
+                expected=local.expected,
+            )
+            return
+        if result.outcome is Outcome.DOWNLOADED:
+            # the file is in the store now but this analysis did not use it (the next will)
+            diagnostics.extend(own)
+            return
+        if result.outcome is Outcome.MISSING:
+            statuses[w.key] = replace(local, message=f"{local.message}; {result.message}")
+            diagnostics.extend(replace(d, message=f"{d.message}; {result.message}") for d in own)
+            if not own and local.state is SymbolState.NOT_FOUND and w.verified_driver:
+                diagnostics.append(self.diagnostic(CODE_NOT_FOUND, statuses[w.key].message))
+            return
+        what = "refused" if result.outcome is Outcome.REFUSED else "could not be downloaded"
+        text = f"{want.name} for {w.display} {what}: {result.message}"
+        statuses[w.key] = replace(local, message=f"{local.message}; {text}")
+        diagnostics.extend(own)
+        diagnostics.append(self.diagnostic(CODE_DOWNLOAD, text))
 
     def diagnostic(self, code: str, message: str, related: Sequence[Related] = ()) -> Diagnostic:
         return Diagnostic(
@@ -469,6 +663,12 @@ class _Choice:
                 if found.path not in seen:
                     seen.add(found.path)
                     candidates.append(found)
+        if expected is not None:
+            self._download = Wanted(pdb_names[0], expected)
+        elif not images and w.timestamp is not None and w.image_size:
+            image_name = self._image_names()[0]
+            key = f"{w.timestamp:08X}{w.image_size:x}"
+            self._download = Wanted(image_name, key, image=True)
         if not candidates:
             self._not_found(pdb_names[0], statuses, diagnostics)
             return
@@ -577,6 +777,7 @@ class _Choice:
     def _timeout(
         self, found: Found, statuses: dict[str, ModuleStatus], diagnostics: list[Diagnostic]
     ) -> None:
+        self._download = None
         message = (
             f"loading {found.path} for {self.w.display} takes longer than "
             f"{self.source.time_limit:g} s; gave up for this analysis (it goes on in the background)"
@@ -598,6 +799,8 @@ class _Choice:
         diagnostics: list[Diagnostic],
     ) -> None:
         w = self.w
+        if verified or expected is None:
+            self._download = None  # a usable PDB is at hand
         size = w.size or table.data.image_extent or 0x1000
         base = w.base
         verdict: BaseVerdict | None = None

@@ -36,6 +36,7 @@ from .code import (
 )
 from .crash import crash_free_text, crash_markdown
 from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
+from .symbols import symbols_hover
 from .types import HoverContext, HoverResult
 from .verifier import flag_markdown, mask_markdown
 
@@ -90,7 +91,7 @@ def hover(
             return HoverResult(md, token.range)
     if not 0 <= pos.line < len(lines):
         return None
-    return free_text(ctx, lines[pos.line])
+    return symbols_hover(ctx) or free_text(ctx, lines[pos.line])
 
 
 def _printed(lines: Sequence[str], r: Range) -> str:

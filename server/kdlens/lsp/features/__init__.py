@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from ..server import KdlensServer
-from . import actions, diagnostics, hints, hover, lifecycle, navigation, outline
+from . import actions, diagnostics, hints, hover, lifecycle, navigation, outline, symbol_downloads
 
 log = logging.getLogger("kdlens")
 
@@ -25,6 +25,7 @@ FEATURES: tuple[ModuleType, ...] = (
     hints,
     hover,
     navigation,
+    symbol_downloads,
 )
 
 
