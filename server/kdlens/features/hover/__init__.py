@@ -34,6 +34,7 @@ from .code import (
     source_markdown,
     symbol_markdown,
 )
+from .leaks import leak_token_markdown
 from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
 from .types import HoverContext, HoverResult
 from .verifier import flag_markdown, mask_markdown
@@ -99,6 +100,9 @@ def _printed(lines: Sequence[str], r: Range) -> str:
 
 
 def token_markdown(ctx: HoverContext, token: Token) -> str | None:
+    leak = leak_token_markdown(ctx, token)
+    if leak:
+        return leak
     value = token.value
     kind = token.kind
     if kind is Kind.BUGCHECK and isinstance(value, BugCheck):
