@@ -22,6 +22,7 @@ from pathlib import Path
 from ... import knowledge
 from ...analysis import Analysis
 from ...index import Kind, Token, TokenIndex, word_at
+from ...knowledge.user_tags import UserPoolTags
 from ...model import BugCheck, BugCheckArg, Num, Position, Range, VerifierFlag, VerifierFlags
 from ...numbers import parse_hex
 from ...sources import SourceMapper
@@ -80,9 +81,10 @@ def hover(
     *,
     local_source: Callable[[str], tuple[Path | None, str]] | None = None,
     literals: LiteralLookup | None = None,
+    pool_tags: UserPoolTags | None = None,
 ) -> HoverResult | None:
     """The hover for ``pos`` in the log, or None when there is nothing to say."""
-    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source, literals)
+    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source, literals, pool_tags)
     token = index.at(pos)
     if token is not None:
         md = token_markdown(ctx, token)
