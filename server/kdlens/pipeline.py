@@ -28,7 +28,7 @@ from .settings import Settings
 from .sources import SourceMapper
 from .symbols.resolver import SymbolFiles
 from .text import Document, decode
-from .workspace_io import read_regular_file
+from .workspace_io import PathPolicy, read_regular_file
 
 #: The largest pooltag.txt read (the Debugging Tools' own copy is well under a megabyte).
 POOL_TAG_FILE_MAX_BYTES = 4 * 1024 * 1024
@@ -140,8 +140,11 @@ def load_pool_tags(
     path = Path(configured).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
+    # The user's own setting, judged like their other folders: never a device,
+    # and a network path only on a host they trust.
+    policy = PathPolicy([path.parent], settings.trusted_unc_hosts)
     try:
-        data = read_regular_file(path, max_bytes)
+        data = read_regular_file(path, max_bytes, policy)
     except OSError as exc:
         return UserPoolTags(configured, error=str(exc) or type(exc).__name__)
     key = (str(path), data)

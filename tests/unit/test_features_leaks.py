@@ -320,6 +320,9 @@ def test_pooltag_file_is_read_bounded_and_relative_to_the_workspace(tmp_path: Pa
     assert too_big is not None and too_big.error is not None and len(too_big) == 0
     missing = load_pool_tags(Settings(pool_tag_file="nowhere.txt"), tmp_path)
     assert missing is not None and missing.error is not None
+    # a network path on a host the user does not trust is never opened
+    unc = load_pool_tags(Settings(pool_tag_file="\\\\buildhost\\share\\pooltag.txt"), None)
+    assert unc is not None and unc.error is not None and len(unc) == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
