@@ -9,6 +9,7 @@ test("every manifest setting but the extension's own goes to the server", () => 
   assert.deepEqual(keys.sort(), [
     "allocatorWrappers",
     "myModules",
+    "poolTagFile",
     "sourceMap",
     "symbolPath",
     "trustedUncHosts",
