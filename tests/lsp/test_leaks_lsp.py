@@ -154,6 +154,7 @@ async def test_lenses_and_outline(client: LanguageClient, workspace: Path) -> No
     uri, _, _ = await _open(client, workspace / "app.log")
     doc = lsp.TextDocumentIdentifier(uri=uri)
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
+    assert lenses is not None
     titles = {(lens.range.start.line, lens.command.title) for lens in lenses if lens.command}
     assert (
         0,
