@@ -22,15 +22,24 @@ from .analysis.evidence import symbol_key
 from .analysis.frames import FrameKind, frame_address
 from .analysis.leaks import Leak
 from .analysis.triage import ValueKind
+from .analysis.usermode_leaks import VERIFIER_LEAK_STOPS, LeakKind
 from .gcpause import paused_gc
 from .model import (
     AnalyzeField,
+    AppVerifierEntry,
     BugCheck,
     BugCheckArg,
     CodeSite,
+    CrtLeakBlock,
+    DpsDump,
     ExceptionAnalysis,
     ExceptionRecord,
     Frame,
+    HandleTrace,
+    HandleTraceReport,
+    HeapBlockInfo,
+    HeapLeakRow,
+    HeapLeakScan,
     LnResult,
     ModuleInfo,
     Num,
@@ -46,6 +55,7 @@ from .model import (
     StackKind,
     SymbolRef,
     UmdhRecord,
+    UmdhTotal,
     VerifiedDriver,
     VerifierFlag,
     VerifierReport,
@@ -72,6 +82,12 @@ class Kind(str, Enum):
     IRQL = "irql"  # an IRQL value (``CURRENT_IRQL:``): int
     STOP = "stop"  # an Application Verifier stop code: VerifierStop or ExceptionAnalysis
     PARAM = "param"  # a stop's parameter: VerifierStopParam, ExceptionParameter, BugCheckArg
+    # leak evidence beyond the pool tables (``_leak_evidence``)
+    HANDLE = "handle"  # a handle value (``!htrace``, App Verifier 0x901)
+    HEAP = "heap"  # a heap's address (``!heap -l`` Heap column, ``_HEAP @``)
+    TRACE_ID = "trace-id"  # a UMDH ``BackTraceNNN`` id
+    ALLOC_NUMBER = "alloc-number"  # a CRT allocation request number ``{231}``
+    ID = "id"  # a thread or process id
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +264,7 @@ def _build_index(analysis: Analysis) -> TokenIndex:
     _lazily(idx, session.pool_usage, lambda u: _lines(u.range), _pool_usage)
     _lazily(idx, session.umdh, lambda u: _lines(u.range), _umdh)
     _crash_tokens(idx, analysis)
+    _leak_evidence(idx, analysis)
     idx.freeze()
     return idx
 
@@ -560,6 +577,8 @@ def _stop_span(stop: VerifierStop) -> tuple[int, int]:
 
 def _verifier_stop(idx: TokenIndex, stop: VerifierStop) -> None:
     idx.add(Token(stop.code.range, Kind.STOP, stop, stop))
+    if stop.code.value in VERIFIER_LEAK_STOPS:
+        return  # a leak stop's parameters are leak evidence (``_leak_evidence``)
     for p in stop.params:
         idx.add(Token(p.value.range, Kind.PARAM, p, stop))
 
@@ -629,6 +648,170 @@ def _fields(idx: TokenIndex, fields: Sequence[AnalyzeField], owner: object) -> N
         col = r.start.character
         rng = Range.on_line(r.start.line, col + m.start(1), col + m.end(1))
         idx.add(Token(rng, kind, value, owner))
+
+
+# --------------------------------------------------------------------------- leak evidence
+#
+# ``!heap -l`` rows, ``!heap -p -a`` records, ``!htrace`` records, UMDH
+# comparison lines and totals, CRT dump blocks, Application Verifier stops
+# (leak codes) and XML entries, ``dps`` dumps. Each token's owner is the model
+# record it was read from; the features find the leak record behind it.
+
+#: Leak kinds whose first stop parameter is a handle, not an address.
+_HANDLE_KINDS = (LeakKind.HANDLE, LeakKind.KEY, LeakKind.POWER_NOTIFICATION)
+
+
+def _leak_evidence(idx: TokenIndex, analysis: Analysis) -> None:
+    """Register the leak-evidence records of ``analysis.session`` as lazy regions."""
+    session = analysis.session
+
+    def with_frames(
+        emit: Callable[[TokenIndex, Analysis, _T], None],
+    ) -> Callable[[TokenIndex, _T], None]:
+        return lambda ix, x: emit(ix, analysis, x)
+
+    _lazily(idx, session.heap_leak_scans, _heap_scan_span, _heap_scan_head)
+    rows = [row for scan in session.heap_leak_scans for row in scan.rows]
+    _lazily(idx, rows, lambda r: _lines(r.range), _heap_row)
+    _lazily(idx, session.heap_blocks, lambda b: _lines(b.range), with_frames(_heap_block))
+    _lazily(idx, session.handle_traces, lambda r: _lines(r.range), _htrace_report)
+    traces = [t for report in session.handle_traces for t in report.records]
+    _lazily(idx, traces, lambda t: _lines(t.range), with_frames(_htrace_record))
+    compared = [u for u in session.umdh if u.comparison]
+    _lazily(idx, compared, lambda u: _lines(u.range), _umdh_numbers)
+    _lazily(idx, session.umdh_totals, lambda t: _lines(t.range), _umdh_total)
+    blocks = [b for report in session.crt_leaks for b in report.blocks]
+    _lazily(idx, blocks, lambda b: _lines(b.range), _crt_block)
+    _lazily(idx, session.appverif_entries, lambda e: _lines(e.range), with_frames(_appverif))
+    stops = [s for s in session.verifier_stops if s.code.value in VERIFIER_LEAK_STOPS]
+    _lazily(idx, stops, lambda s: _lines(s.block_range), _leak_stop)
+    _lazily(idx, session.dps_dumps, lambda d: _lines(d.range), with_frames(_dps))
+
+
+def _trace(idx: TokenIndex, analysis: Analysis, stack: Stack) -> None:
+    """Frames of a saved stack trace; each address's kind comes from ``analysis.frame_kinds``."""
+    kinds = analysis.frame_kinds(stack)
+    for fr, fk in zip(stack.frames, kinds, strict=False):
+        ret = not fk.exact
+        here = canonical_address(fr.address.value) if fr.address is not None else None
+        _num(idx, fr.address, Kind.ADDRESS, fr, return_address=ret)
+        if fr.symbol is not None:
+            idx.add(
+                Token(fr.symbol.range, Kind.SYMBOL, fr.symbol, fr, address=here, return_address=ret)
+            )
+        if fr.source is not None:
+            idx.add(Token(fr.source.range, Kind.SOURCE, fr.source, fr))
+
+
+def _heap_scan_span(scan: HeapLeakScan) -> tuple[int, int]:
+    ranges = [scan.range, *(h.range for h in scan.heaps)]
+    if scan.count is not None:
+        ranges.append(scan.count.range)
+    return min(r.start.line for r in ranges), max(r.end.line for r in ranges)
+
+
+def _heap_scan_head(idx: TokenIndex, scan: HeapLeakScan) -> None:
+    for h in scan.heaps:
+        _num(idx, h, Kind.HEAP, scan)
+    _num(idx, scan.count, Kind.COUNT, scan)
+
+
+def _heap_row(idx: TokenIndex, row: HeapLeakRow) -> None:
+    _num(idx, row.entry, Kind.ADDRESS, row)
+    _num(idx, row.user, Kind.ADDRESS, row)
+    _num(idx, row.heap, Kind.HEAP, row)
+    _num(idx, row.segment, Kind.ADDRESS, row)
+    _num(idx, row.size, Kind.SIZE, row)
+    _num(idx, row.previous_size, Kind.SIZE, row)
+    _num(idx, row.unused, Kind.SIZE, row)
+
+
+def _heap_block(idx: TokenIndex, analysis: Analysis, info: HeapBlockInfo) -> None:
+    _num(idx, info.address, Kind.ADDRESS, info)
+    _num(idx, info.heap, Kind.HEAP, info)
+    _num(idx, info.block, Kind.ADDRESS, info)
+    _num(idx, info.user_address, Kind.ADDRESS, info)
+    _num(idx, info.user_size, Kind.SIZE, info)
+    _num(idx, info.virtual_address, Kind.ADDRESS, info)
+    _num(idx, info.virtual_size, Kind.SIZE, info)
+    if info.stack is not None:
+        _trace(idx, analysis, info.stack)
+
+
+def _htrace_report(idx: TokenIndex, report: HandleTraceReport) -> None:
+    _num(idx, report.query, Kind.HANDLE, report)
+    _num(idx, report.new_traces, Kind.COUNT, report)
+    _num(idx, report.displayed, Kind.COUNT, report)
+
+
+def _htrace_record(idx: TokenIndex, analysis: Analysis, rec: HandleTrace) -> None:
+    _num(idx, rec.handle, Kind.HANDLE, rec)
+    _num(idx, rec.thread, Kind.ID, rec)
+    _num(idx, rec.process, Kind.ID, rec)
+    if rec.stack is not None:
+        _trace(idx, analysis, rec.stack)
+
+
+def _umdh_numbers(idx: TokenIndex, rec: UmdhRecord) -> None:
+    """A comparison's BackTrace id and its numbers (the stack is indexed by ``_umdh``)."""
+    idx.add(Token(rec.backtrace_range, Kind.TRACE_ID, rec.backtrace, rec))
+    _num(idx, rec.address, Kind.ADDRESS, rec)
+    for r, value in (
+        (rec.delta_range, rec.delta),
+        (rec.new_range, rec.bytes),
+        (rec.old_range, rec.old_bytes),
+    ):
+        if r is not None and value is not None:
+            idx.add(Token(r, Kind.SIZE, value, rec))
+    if rec.count_range is not None and rec.count is not None:
+        idx.add(Token(rec.count_range, Kind.COUNT, rec.count, rec))
+
+
+def _umdh_total(idx: TokenIndex, total: UmdhTotal) -> None:
+    for n in (total.value, total.requested, total.overhead, total.total):
+        if n is not None and (n is total.value or n.range != total.value.range):
+            _num(idx, n, Kind.SIZE, total)
+
+
+def _crt_block(idx: TokenIndex, b: CrtLeakBlock) -> None:
+    _num(idx, b.number, Kind.ALLOC_NUMBER, b)
+    _num(idx, b.address, Kind.ADDRESS, b)
+    _num(idx, b.size, Kind.SIZE, b)
+    if b.source is not None:
+        idx.add(Token(b.source.range, Kind.SOURCE, b.source, b))
+
+
+def _stop_value_kind(code: int | None) -> Kind:
+    kind = VERIFIER_LEAK_STOPS.get(code) if code is not None else None
+    return Kind.HANDLE if kind in _HANDLE_KINDS else Kind.ADDRESS
+
+
+def _appverif(idx: TokenIndex, analysis: Analysis, e: AppVerifierEntry) -> None:
+    first = _stop_value_kind(e.stop_code.value if e.stop_code is not None else None)
+    for p in e.params:
+        if p.value is not None:
+            _num(idx, p.value, first if p.index == 1 else Kind.ADDRESS, e)
+    _num(idx, e.pid, Kind.ID, e)
+    if e.stack is not None:
+        _trace(idx, analysis, e.stack)
+
+
+def _leak_stop(idx: TokenIndex, stop: VerifierStop) -> None:
+    """Parameters of an Application Verifier leak stop (0x900-0x906)."""
+    first = _stop_value_kind(stop.code.value)
+    for p in stop.params:
+        _num(idx, p.value, first if p.index == 1 else Kind.ADDRESS, stop)
+    _num(idx, stop.pid, Kind.ID, stop)
+
+
+def _dps(idx: TokenIndex, analysis: Analysis, dump: DpsDump) -> None:
+    _num(idx, dump.query, Kind.ADDRESS, dump)
+    for row in dump.rows:
+        _num(idx, row.slot, Kind.ADDRESS, dump)
+        if row.symbol is None:
+            _num(idx, row.value, Kind.ADDRESS, dump)
+    if dump.stack is not None:
+        _trace(idx, analysis, dump.stack)
 
 
 # --------------------------------------------------------------------------- free-text fallback

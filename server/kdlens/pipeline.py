@@ -22,13 +22,18 @@ from .analysis import Analysis, SourceLocation, SymbolSource, analyze
 from .faults import FaultLog
 from .gcpause import paused_gc
 from .index import TokenIndex, build_index
+from .knowledge.user_tags import UserPoolTags, parse_pool_tags
 from .parse import parse_document
 from .settings import Settings
 from .sources import SourceMapper
 from .symbols.resolver import SymbolFiles
 from .symbols.symsrv import DownloadEvent as DownloadEvent  # re-exported for cli and lsp
 from .symbols.symsrv import Listener
-from .text import Document
+from .text import Document, decode
+from .workspace_io import PathPolicy, read_regular_file
+
+#: The largest pooltag.txt read (the Debugging Tools' own copy is well under a megabyte).
+POOL_TAG_FILE_MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -43,6 +48,8 @@ class Snapshot:
     mapper: SourceMapper
     #: build path -> local file (or None with the reason), filled lazily
     mapped: dict[str, tuple[Path | None, str]] = field(default_factory=dict)
+    #: The user's pooltag.txt (``poolTagFile``), None when not configured.
+    pool_tags: UserPoolTags | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -110,6 +117,7 @@ def build_snapshot(
         index=index,
         mapper=mapper,
         mapped=mapped,
+        pool_tags=load_pool_tags(settings, mapper.roots[0] if mapper.roots else None),
     )
 
 
@@ -145,6 +153,51 @@ def release_document(symbols: SymbolSource | None, uri: str) -> None:
     """The document ``uri`` closed: cancel the downloads only it wanted."""
     if isinstance(symbols, SymbolFiles):
         symbols.release(uri)
+
+
+class _PoolTagMemo:
+    """The last pooltag.txt read and its table: parsed again only when its bytes change.
+
+    One tuple, replaced whole, so a reader never pairs one file's key with
+    another's table.
+    """
+
+    def __init__(self) -> None:
+        self.entry: tuple[tuple[str, bytes], UserPoolTags] | None = None
+
+
+_POOL_TAGS = _PoolTagMemo()
+
+
+def load_pool_tags(
+    settings: Settings, base: Path | None, max_bytes: int = POOL_TAG_FILE_MAX_BYTES
+) -> UserPoolTags | None:
+    """The table of ``settings.pool_tag_file`` (None when unset; ``.error`` when unreadable).
+
+    Read through ``workspace_io`` (a regular file of bounded size, never a FIFO
+    or a device); called from the worker thread, never on the event loop. A
+    relative path is taken from ``base`` (the first workspace folder).
+    """
+    configured = settings.pool_tag_file
+    if not configured:
+        return None
+    path = Path(configured).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    # The user's own setting, judged like their other folders: never a device,
+    # and a network path only on a host they trust.
+    policy = PathPolicy([path.parent], settings.trusted_unc_hosts)
+    try:
+        data = read_regular_file(path, max_bytes, policy)
+    except OSError as exc:
+        return UserPoolTags(configured, error=str(exc) or type(exc).__name__)
+    key = (str(path), data)
+    entry = _POOL_TAGS.entry
+    if entry is not None and entry[0] == key:
+        return entry[1]
+    table = parse_pool_tags(decode(data).text, configured)
+    _POOL_TAGS.entry = (key, table)
+    return table
 
 
 class SymbolFilesCache:

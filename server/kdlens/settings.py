@@ -37,6 +37,8 @@ class Kind(Enum):
     SYMBOL_PATH = "symbol-path"
     #: Build-path prefix -> local folder: a JSON object, or ``FROM=TO`` flags.
     SOURCE_MAP = "source-map"
+    #: One file path: a JSON string, or a flag (the last one given wins).
+    PATH = "path"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,14 @@ OPTIONS: tuple[Option, ...] = (
         "a module of yours (name or glob; repeatable): crash triage counts its frames as your code",
         "NAME",
     ),
+    Option(
+        "pool_tag_file",
+        "poolTagFile",
+        "--pool-tag-file",
+        Kind.PATH,
+        "your Debugging Tools' pooltag.txt: pool tag hovers name the owner it lists",
+        "FILE",
+    ),
 )
 
 
@@ -129,6 +139,8 @@ class Settings:
     trusted_symbol_servers: tuple[str, ...] = ()
     symbol_server_auth: tuple[tuple[str, str], ...] = ()
     my_modules: tuple[str, ...] = ()
+    #: The user's own pooltag.txt (never shipped with kdlens); "" for none.
+    pool_tag_file: str = ""
     #: What was wrong with the raw values (dropped), for the caller to show.
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -208,6 +220,11 @@ def _unwrap(raw: Any) -> dict[str, Any]:
 def _from_json(opt: Option, value: Any, folder: str, problems: list[str]) -> Any:
     if opt.kind is Kind.SYMBOL_PATH and isinstance(value, str):
         return split_symbol_path(value)
+    if opt.kind is Kind.PATH:
+        if isinstance(value, str):
+            return value.strip().replace("${workspaceFolder}", folder)
+        problems.append(f"kdlens.{opt.key} should be a file path (a string); ignored")
+        return ""
     if opt.kind in (Kind.STRINGS, Kind.SYMBOL_PATH):
         if isinstance(value, str):
             return (value,) if value.strip() else ()
@@ -234,6 +251,9 @@ def _from_flags(opt: Option, raw: Sequence[str]) -> Any:
         return tuple(p for v in raw for p in split_symbol_path(v))
     if opt.kind is Kind.STRINGS:
         return tuple(v for v in raw if v.strip())
+    if opt.kind is Kind.PATH:
+        given = [v.strip() for v in raw if v.strip()]
+        return given[-1] if given else ""
     pairs: list[tuple[str, str]] = []
     for v in raw:
         src, sep, dst = v.partition("=")

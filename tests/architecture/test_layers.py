@@ -50,6 +50,8 @@ ALLOWED: dict[str, frozenset[str]] = {
             "text",
             "faults",
             "gcpause",
+            "knowledge",
+            "workspace_io",
         }
     ),
     "lsp": frozenset(

@@ -48,6 +48,7 @@ _KIND_SCHEMA: dict[Kind, tuple[str, Any]] = {
     Kind.SYMBOL_PATH: ("string", ""),
     Kind.SOURCE_MAP: ("object", {}),
     Kind.STRINGS: ("array", []),
+    Kind.PATH: ("string", ""),
 }
 #: Settings of the extension itself, then every server setting of kdlens.settings.OPTIONS.
 SETTINGS_DEFAULTS: dict[str, Any] = {

@@ -30,6 +30,8 @@ import { Workbench, waitFor } from './lib/workbench.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const SEED_LOG = path.join(REPO, 'tests', 'fixtures', 'logs', 'seed-c4-62.log');
+// A user-mode session: !htrace -diff, !heap -l, a CRT leak dump and an App Verifier stop.
+const USER_LOG = path.join(REPO, 'tests', 'fixtures', 'logs', 'leak-mixed.log');
 const SOURCES = path.join(HERE, 'workspace');
 
 const env = process.env;
@@ -103,6 +105,7 @@ function makeWorkspace(root) {
   fs.cpSync(SOURCES, root, { recursive: true });
   // A `.log` name, so that the extension has to recognise the session by its content.
   fs.copyFileSync(SEED_LOG, path.join(root, 'kd.log'));
+  fs.copyFileSync(USER_LOG, path.join(root, 'app.log'));
 }
 
 /**
@@ -390,5 +393,34 @@ describe(VSIX ? 'kdlens in VS Code for the web' : 'VS Code for the web (harness 
     await wb.shot('10-crash-definition');
     const line = wb.page.locator('.editor-group-container.active .view-line').filter({ hasText: 'Queue->History[Slot]' });
     assert.ok((await line.count()) > 0, 'the faulting write is not on screen');
+  });
+
+  step('a user-mode leak log lists its leaks and marks the allocating lines of worker.cpp', 150_000, async () => {
+    await wb.quickOpen('app.log', 60_000);
+    await waitFor('the language mode "WinDbg Log"', async () => (await wb.status('status.editor.mode')) === 'WinDbg Log', {
+      timeoutMs: 60_000,
+    });
+    const rows = await waitFor('the Problems panel to list the leaks of app.log and of worker.cpp', async () => {
+      const found = await wb.problems();
+      const log = found.filter((r) => r.file === 'app.log' && /Leaked/.test(r.text));
+      const source = found.filter((r) => r.file === 'worker.cpp');
+      return log.length >= 5 && source.length >= 2 ? { log, source } : false;
+    }, { timeoutMs: 90_000 });
+    await wb.shot('11-user-mode-leaks');
+    for (const r of [...rows.log, ...rows.source]) note(`problem: ${r.file}: ${r.text.slice(0, 150)}`);
+    assert.equal(rows.log.length, 5, rows.log.map((r) => r.text).join('\n'));
+    assert.equal(rows.log.filter((r) => /Leaked handle 0x128/.test(r.text)).length, 2, 'the handle, from !htrace and from the stop');
+    assert.ok(rows.log.some((r) => /Leaked heap block \(unreachable\)/.test(r.text)), 'no !heap -l leak');
+    assert.equal(rows.log.filter((r) => /Leaked CRT normal block/.test(r.text)).length, 2, 'the CRT dump blocks');
+    assert.ok(rows.log.every((r) => r.warning), 'leaks are warnings');
+    assert.equal(rows.source.length, 2, rows.source.map((r) => r.text).join('\n'));
+    assert.ok(
+      rows.source.some((r) => r.text.includes('4 leaks here: 2 handles, 2 heap blocks (0x40, 0x40 bytes), see app.log:8')),
+      `worker.cpp rows:\n${rows.source.map((r) => r.text).join('\n')}`,
+    );
+    assert.ok(rows.source.some((r) => r.text.includes('leaked heap block of 0x40 (64) bytes, see app.log:25')));
+    await wb.quickOpen('worker.cpp', 60_000);
+    await wb.goToLine(12, 5);
+    await wb.shot('12-worker-source');
   });
 });

@@ -142,7 +142,10 @@ def test_missing_knowledge_costs_only_the_mask_hint(monkeypatch: pytest.MonkeyPa
 
 def test_seed_lens_over_the_leak_table() -> None:
     a, _, lines = seed()
-    (lens,) = lenses(a)
+    lens, top = lenses(a)
+    # the log's summary lens sits on its first line, over every kind of leak
+    assert top.range.start.line == 0
+    assert top.title == "3 leaks: 3 pool blocks · 2 call sites"
     assert lens.title == "3 leaks · 4,184 bytes · 2 call sites"
     assert lens.range.start.line == 92
     assert lines[92].split() == ["Address", "Length", "Tag", "Caller"]
@@ -156,7 +159,8 @@ def test_seed_lens_over_the_leak_table() -> None:
 
 def test_lenses_for_leaks_without_history() -> None:
     a, _, lines = analysed(GAPS)
-    summary, history = lenses(a)
+    summary, history, top = sorted(lenses(a), key=lambda x: x.range.start.line, reverse=True)
+    assert top.range.start.line == 0
     # two rows share a caller: two call sites for three leaks
     assert summary.title == "3 leaks · 584 bytes · 2 call sites"
     assert summary.text.splitlines()[3].endswith("source unknown")

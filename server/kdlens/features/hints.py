@@ -17,6 +17,12 @@ from enum import Enum
 from .. import knowledge
 from ..analysis import Analysis, Origin, SourceLocation
 from ..analysis.leaks import BUGCHECK_VERIFIER, C4_LEAK_AT_UNLOAD, Leak
+from ..analysis.usermode_leaks import (
+    LeakOrigin,
+    LeakRecord,
+    leak_message,
+    summarize,
+)
 from ..index import Kind, Token, TokenIndex
 from ..model import BugCheck, BugCheckArg, PoolAllocationTable, Position, Range, VerifierFlags
 from .actions import verifier_log_command
@@ -266,5 +272,93 @@ def lenses(analysis: Analysis) -> list[Lens]:
                     f"Copy `!verifier 0x80` for the {len(missing)} leaks without allocation history"
                 )
             out.append(Lens(table.header_range, label, "; ".join(missing)))
+    out.extend(leak_lenses(analysis))
     out.extend(stack_lenses(analysis))
+    return out
+
+
+# --------------------------------------------------------------------------- lenses: every leak kind
+
+
+def _record_lines(records: Sequence[LeakRecord]) -> list[str]:
+    return [f"line {r.range.start.line + 1}: {leak_message(r)}" for r in records]
+
+
+def _section_lens(at: Range, records: Sequence[LeakRecord], head: str) -> Lens:
+    title = summarize(records)
+    return Lens(at, title, "\n".join([f"{head}: {title}", *_record_lines(records)]))
+
+
+def _within(records: Sequence[LeakRecord], rng: Range) -> list[LeakRecord]:
+    return [r for r in records if rng.covers(r.range)]
+
+
+def _umdh_sections(analysis: Analysis) -> list[list[LeakRecord]]:
+    """UMDH growth records, one list per comparison (each closed by its total line)."""
+    recs = [r for r in analysis.leak_records if r.origin is LeakOrigin.UMDH]
+    ends = sorted(t.range.start.line for t in analysis.session.umdh_totals)
+    sections: dict[int, list[LeakRecord]] = {}
+    for r in recs:
+        line = r.range.start.line
+        end = next((e for e in ends if e > line), -1)
+        sections.setdefault(end, []).append(r)
+    return list(sections.values())
+
+
+def _growth_lenses(analysis: Analysis) -> list[Lens]:
+    out: list[Lens] = []
+    for snap in analysis.session.poolused_snapshots:
+        grew = [g for g in analysis.pool_growth if snap.range.covers(g.after.range)]
+        if not grew:
+            continue
+        since = grew[0].before.range.start.line + 1
+        names = ", ".join(
+            f"{g.tag.rstrip()} +{_plural(g.allocations, 'allocation')}" for g in grew[:3]
+        )
+        more = f", … {len(grew) - 3} more" if len(grew) > 3 else ""
+        title = f"{_plural(len(grew), 'pool tag')} grew since line {since}: {names}{more}"
+        text = [
+            f"{g.tag.rstrip()}: +{_plural(g.allocations, 'allocation')}, +{_plural(g.bytes, 'byte')} "
+            f"(line {g.before.range.start.line + 1} to line {g.after.range.start.line + 1})"
+            for g in grew
+        ]
+        out.append(Lens(snap.header_range, title, "\n".join(text)))
+    return out
+
+
+def leak_lenses(analysis: Analysis) -> list[Lens]:
+    """A lens at the top of the log summing up every leak, then one over each section.
+
+    Sections: ``!heap -l`` tables, ``!htrace -diff`` reports, UMDH comparisons,
+    CRT dumps, Application Verifier XML logs and ``!poolused`` snapshots that
+    grew (Driver Verifier's tables have their own lenses above).
+    """
+    records = analysis.leak_records
+    out: list[Lens] = []
+    if records:
+        top = Range.on_line(0, 0, 0)
+        out.append(_section_lens(top, records, "This log"))
+    session = analysis.session
+    for scan in session.heap_leak_scans:
+        recs = _within(records, scan.range)
+        if recs:
+            at = scan.header_range if scan.header_range is not None else scan.range
+            out.append(_section_lens(at, recs, "!heap -l"))
+    for report in session.handle_traces:
+        recs = _within(records, report.range)
+        if recs:
+            out.append(_section_lens(report.range, recs, "!htrace -diff"))
+    for section in _umdh_sections(analysis):
+        out.append(_section_lens(section[0].range, section, "UMDH comparison"))
+    for crt in session.crt_leaks:
+        recs = _within(records, crt.range)
+        if recs:
+            at = crt.header_range if crt.header_range is not None else crt.range
+            out.append(_section_lens(at, recs, "CRT leak dump"))
+    xml = [r for r in records if r.origin is LeakOrigin.APPVERIF_LOG]
+    if xml and session.appverif_entries:
+        out.append(
+            _section_lens(session.appverif_entries[0].range, xml, "Application Verifier log")
+        )
+    out.extend(_growth_lenses(analysis))
     return out

@@ -19,11 +19,20 @@ from dataclasses import dataclass
 from ..analysis import Analysis
 from ..analysis.evidence import Origin, SourceLocation
 from ..analysis.leaks import Leak
+from ..analysis.usermode_leaks import VERIFIER_LEAK_STOPS
 from ..index import Kind, Token, TokenIndex, word_at
 from ..model import (
+    AppVerifierEntry,
     BugCheckArg,
     CodeSite,
+    CrtLeakBlock,
+    DpsDump,
     Frame,
+    HandleTrace,
+    HandleTraceReport,
+    HeapBlockInfo,
+    HeapLeakRow,
+    HeapLeakScan,
     LnResult,
     Num,
     PoolAllocation,
@@ -33,10 +42,14 @@ from ..model import (
     RegisterContext,
     SourceRef,
     SymbolRef,
+    UmdhRecord,
+    UmdhTotal,
+    VerifierStop,
 )
 from ..numbers import canonical_address, normalize_module, parse_hex
 from ..sources import SourceMapper
 from .crash import frame_source
+from .leaks import HANDLE_KINDS, evidence_stacks, record_of, records_citing
 from .places import Target
 from .tag_literals import LiteralIndex, LiteralLookup, c_literal
 
@@ -79,6 +92,9 @@ def resolve_source(analysis: Analysis, token: Token) -> SourceLocation | None:
     if token.kind is Kind.SOURCE and isinstance(token.value, SourceRef):
         src = token.value
         return SourceLocation(src.path, src.line, Origin.ANNOTATION, src.range)
+    handled, leak_src = leak_source(analysis, token)
+    if handled:
+        return leak_src
     if (
         isinstance(owner, Leak)
         and owner.source is not None
@@ -268,11 +284,24 @@ def references(
         if value is not None:
             for r in _address_occurrences(lines, value):
                 add(r)
+            for r in leak_value_ranges(analysis, Kind.ADDRESS, value):
+                add(r)
         return sorted(found.values(), key=lambda r: (r.start.line, r.start.character))
     crash = _crash_value(token)
-    if token.kind is Kind.ADDRESS and isinstance(token.value, int):
+    if token.kind in (Kind.ADDRESS, Kind.HEAP) and isinstance(token.value, int):
         for r in _address_occurrences(lines, token.value):
             add(r)
+        for r in leak_value_ranges(analysis, Kind.ADDRESS, token.value):
+            add(r)
+    elif token.kind in (Kind.HANDLE, Kind.ID) and isinstance(token.value, int):
+        for r in leak_value_ranges(analysis, token.kind, token.value):
+            add(r)
+        add(token.range)
+    elif token.kind in (Kind.TRACE_ID, Kind.ALLOC_NUMBER):
+        word = token.value if isinstance(token.value, str) else f"{{{token.value}}}"
+        for r in _literal_occurrences(lines, word):
+            add(r)
+        add(token.range)
     elif crash is not None:
         value, kind = crash
         if kind is Kind.ADDRESS:
@@ -315,3 +344,124 @@ def references(
     else:
         add(token.range)
     return sorted(found.values(), key=lambda r: (r.start.line, r.start.character))
+
+
+# --------------------------------------------------------------------------- leak evidence
+
+
+#: Model records whose tokens stand for a leaked resource (not for code).
+_LEAK_OWNERS = (
+    AppVerifierEntry,
+    CrtLeakBlock,
+    DpsDump,
+    HandleTrace,
+    HandleTraceReport,
+    HeapBlockInfo,
+    HeapLeakRow,
+    HeapLeakScan,
+    UmdhRecord,
+    UmdhTotal,
+    VerifierStop,
+)
+
+
+def leak_source(analysis: Analysis, token: Token) -> tuple[bool, SourceLocation | None]:
+    """For a token of leak evidence: (True, the allocating source line or None).
+
+    A leaked block's address, size or handle leads to the line that allocated
+    it; it is data, never looked up as code. Frames of the evidence's stacks
+    are code and are left to the resolver chain (``(False, None)``).
+    """
+    owner = token.owner
+    if not isinstance(owner, _LEAK_OWNERS) or token.kind in (Kind.SYMBOL, Kind.SOURCE):
+        return False, None
+    rec = record_of(analysis, owner)
+    if rec is None and isinstance(owner, HeapBlockInfo | DpsDump | HandleTrace):
+        cited = records_citing(analysis, owner.range)
+        rec = cited[0] if cited else None
+    return True, rec.source if rec is not None else None
+
+
+def _literal_occurrences(lines: list[str], word: str) -> Iterator[Range]:
+    """``word`` as printed (``BackTrace4A21C``, ``{231}``), not inside a longer word."""
+    if word.startswith("{"):
+        pat = re.compile(re.escape(word))
+    else:
+        pat = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])")
+    for i, line in enumerate(lines):
+        if word in line:
+            for m in pat.finditer(line):
+                yield Range.on_line(i, m.start(), m.end())
+
+
+def _nums_of(analysis: Analysis, kind: Kind) -> Iterator[Num]:
+    """Every number of the leak evidence that is an address (or a handle, or an id)."""
+    s = analysis.session
+    handle_stop = {c for c, k in VERIFIER_LEAK_STOPS.items() if k in HANDLE_KINDS}
+    if kind is Kind.HANDLE:
+        for rep in s.handle_traces:
+            if rep.query is not None:
+                yield rep.query
+            yield from (t.handle for t in rep.records)
+        for stop in s.verifier_stops:
+            p = stop.param(1)
+            if stop.code.value in handle_stop and p is not None:
+                yield p.value
+        for e in s.appverif_entries:
+            q = e.param(1)
+            handles = e.stop_code is not None and e.stop_code.value in handle_stop
+            if handles and q is not None and q.value is not None:
+                yield q.value
+        return
+    if kind is Kind.ID:
+        for rep in s.handle_traces:
+            for t in rep.records:
+                yield from (n for n in (t.thread, t.process) if n is not None)
+        yield from (st.pid for st in s.verifier_stops if st.pid is not None)
+        yield from (e.pid for e in s.appverif_entries if e.pid is not None)
+        return
+    for scan in s.heap_leak_scans:
+        yield from scan.heaps
+        for row in scan.rows:
+            yield from (n for n in (row.entry, row.user, row.heap, row.segment) if n is not None)
+    for b in s.heap_blocks:
+        nums = (b.address, b.heap, b.block, b.user_address, b.virtual_address)
+        yield from (n for n in nums if n is not None)
+    for report in s.crt_leaks:
+        yield from (blk.address for blk in report.blocks)
+    for stop in s.verifier_stops:
+        if stop.code.value not in handle_stop:
+            yield from (p.value for p in stop.params)
+        else:
+            yield from (p.value for p in stop.params if p.index != 1)
+    for e in s.appverif_entries:
+        handles = e.stop_code is not None and e.stop_code.value in handle_stop
+        for q in e.params:
+            if q.value is not None and not (handles and q.index == 1):
+                yield q.value
+    for d in s.dps_dumps:
+        if d.query is not None:
+            yield d.query
+        for slot in d.rows:
+            yield slot.slot
+            yield slot.value
+    for u in s.umdh:
+        if u.address is not None:
+            yield u.address
+    for stack, _printed_in in evidence_stacks(analysis):
+        yield from (fr.address for fr in stack.frames if fr.address is not None)
+
+
+def leak_value_ranges(analysis: Analysis, kind: Kind, value: int) -> list[Range]:
+    """Where the leak evidence prints ``value`` as an address, a handle or an id.
+
+    The text search of ``references`` finds eight-digit spellings; page-heap
+    records and stops print shorter ones (``c5a2fe8``), and handles are too
+    short to search for as text, so these come from the model.
+    """
+    if kind in (Kind.ADDRESS, Kind.HEAP):
+        want = canonical_address(value)
+        return [
+            n.range for n in _nums_of(analysis, Kind.ADDRESS) if canonical_address(n.value) == want
+        ]
+    return [n.range for n in _nums_of(analysis, kind) if n.value == value]

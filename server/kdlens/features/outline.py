@@ -19,17 +19,24 @@ from ..analysis import Analysis
 from ..analysis.findings import bugcheck_title
 from ..analysis.leaks import Leak
 from ..model import (
+    AppVerifierEntry,
     BugCheck,
     Command,
+    CrtLeakReport,
+    HandleTraceReport,
+    HeapBlockInfo,
+    HeapLeakScan,
     LnResult,
     ModuleInfo,
     PoolAllocation,
     PoolAllocationTable,
     PoolLogRecord,
+    PoolUsedSnapshot,
     Position,
     Range,
     Stack,
     StackKind,
+    UmdhRecord,
     VerifiedDriver,
     VerifierReport,
 )
@@ -51,6 +58,19 @@ class NodeKind(str, Enum):
     MODULES = "modules"
     MODULE = "module"
     CRASH = "crash"  # one stop of the crash triage (bug check, exception, verifier stop)
+    # leak evidence beyond the pool tables (``leak_nodes``)
+    HEAP_SCAN = "heap-scan"  # !heap -l
+    HEAP_ROW = "heap-row"
+    HEAP_BLOCK = "heap-block"  # !heap -p -a
+    HANDLE_TRACES = "handle-traces"  # !htrace
+    HANDLE_TRACE = "handle-trace"
+    UMDH = "umdh"  # a UMDH comparison
+    UMDH_RECORD = "umdh-record"
+    CRT_DUMP = "crt-dump"
+    CRT_BLOCK = "crt-block"
+    APPVERIF_ENTRY = "appverif-entry"
+    POOLUSED = "poolused"
+    POOLUSED_ROW = "poolused-row"
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +344,7 @@ def outline(analysis: Analysis, lines: Sequence[str]) -> list[OutlineNode]:
         cmd = session.command_at(m.range.start.line)
         mod_owner[id(m)] = cmd.line if cmd is not None else None
     blocks.extend(_module_nodes(g, lines) for g in _module_groups(session.modules, mod_owner))
+    blocks.extend(leak_nodes(analysis, lines))
 
     by_command: dict[int, list[OutlineNode]] = {}
     top: list[OutlineNode] = []
@@ -419,4 +440,229 @@ def folds(analysis: Analysis, lines: Sequence[str]) -> list[Fold]:
         add(rec.range.start.line, rec.range.end.line)
     for st in session.stacks:
         add(st.range.start.line, st.range.end.line)
+    for start, end in leak_folds(analysis):
+        add(start, end)
     return sorted(out.values(), key=lambda f: (f.start, -f.end))
+
+
+# --------------------------------------------------------------------------- leak evidence
+
+
+def _leaked(analysis: Analysis, rng: Range) -> int:
+    return sum(1 for r in analysis.leak_records if rng.covers(r.range))
+
+
+def _heap_scan_node(analysis: Analysis, scan: HeapLeakScan, lines: Sequence[str]) -> OutlineNode:
+    rows = tuple(
+        OutlineNode(
+            name=f"{row.user.text} 0x{row.user_size:x}",
+            kind=NodeKind.HEAP_ROW,
+            range=row.range,
+            selection=_inside(row.user.range, row.range),
+            detail=f"heap {row.heap.text}" + (f", {row.flags}" if row.flags else ""),
+        )
+        for row in scan.rows
+    )
+    detail = _plural(len(scan.rows), "row")
+    if scan.count is not None:
+        detail += f", {scan.count.value:,} found"
+    if scan.truncated:
+        detail += ", cut short"
+    name = "!heap -l" + (f" ({_plural(len(scan.rows), 'unreachable block')})" if rows else "")
+    return OutlineNode(
+        name=name,
+        kind=NodeKind.HEAP_SCAN,
+        range=scan.range,
+        selection=_inside(_line_extent(lines, scan.range.start.line), scan.range),
+        detail=detail,
+        children=rows,
+    )
+
+
+def _heap_block_node(info: HeapBlockInfo, lines: Sequence[str]) -> OutlineNode:
+    what = info.user_address or info.address
+    name = f"Heap block {what.text}" if what is not None else "Heap block"
+    parts = [p for p in ("page heap" if info.page_heap else "", info.state) if p]
+    if info.user_size is not None:
+        parts.append(f"0x{info.user_size.value:x} bytes")
+    kids = (_stack_node(info.stack),) if info.stack is not None and info.stack.frames else ()
+    return OutlineNode(
+        name=name,
+        kind=NodeKind.HEAP_BLOCK,
+        range=info.range,
+        selection=_inside(_line_extent(lines, info.range.start.line), info.range),
+        detail=", ".join(parts),
+        children=kids,
+    )
+
+
+def _htrace_node(report: HandleTraceReport, lines: Sequence[str]) -> OutlineNode:
+    kids = tuple(
+        OutlineNode(
+            name=f"Handle {t.handle.text} {t.op}",
+            kind=NodeKind.HANDLE_TRACE,
+            range=t.range,
+            selection=_inside(t.handle.range, t.range),
+            detail=_plural(len(t.stack.frames), "frame") if t.stack is not None else "",
+        )
+        for t in report.records
+    )
+    opened = sum(1 for t in report.records if t.op == "OPEN")
+    name = "!htrace -diff" if report.diff else "!htrace"
+    detail = f"{opened} still open" if report.diff else _plural(len(report.records), "record")
+    return OutlineNode(
+        name=name,
+        kind=NodeKind.HANDLE_TRACES,
+        range=report.range,
+        selection=_inside(_line_extent(lines, report.range.start.line), report.range),
+        detail=detail,
+        children=kids,
+    )
+
+
+def _umdh_nodes(analysis: Analysis, lines: Sequence[str]) -> list[OutlineNode]:
+    """One node per UMDH comparison: its records, closed by its total line."""
+    session = analysis.session
+    records = [u for u in session.umdh if u.comparison]
+    if not records:
+        return []
+    totals = sorted(session.umdh_totals, key=lambda t: t.range.start.line)
+    groups: dict[int, list[UmdhRecord]] = {}
+    for u in records:
+        end = next((i for i, t in enumerate(totals) if t.range.start.line > u.range.start.line), -1)
+        groups.setdefault(end, []).append(u)
+    out: list[OutlineNode] = []
+    for end, recs in groups.items():
+        total = totals[end] if end >= 0 else None
+        rng = Range(recs[0].range.start, (total.range if total else recs[-1].range).end)
+        kids = tuple(
+            OutlineNode(
+                name=u.backtrace,
+                kind=NodeKind.UMDH_RECORD,
+                range=u.range,
+                selection=_inside(u.backtrace_range, u.range),
+                detail=f"{'+' if (u.delta or 0) >= 0 else '-'}0x{abs(u.delta or 0):x} bytes",
+            )
+            for u in recs
+        )
+        grew = sum(1 for u in recs if (u.delta or 0) > 0)
+        detail = f"{grew} of {_plural(len(recs), 'trace')} grew"
+        if total is not None:
+            word = "increase" if total.increase else "decrease"
+            detail += f", total {word} 0x{total.value.value:x}"
+        out.append(
+            OutlineNode(
+                name="UMDH comparison",
+                kind=NodeKind.UMDH,
+                range=rng,
+                selection=_inside(_line_extent(lines, rng.start.line), rng),
+                detail=detail,
+                children=kids,
+            )
+        )
+    return out
+
+
+def _crt_node(report: CrtLeakReport, lines: Sequence[str]) -> OutlineNode:
+    kids = tuple(
+        OutlineNode(
+            name=f"{{{b.number.value}}} {b.kind} block {b.address.text}",
+            kind=NodeKind.CRT_BLOCK,
+            range=b.range,
+            selection=_inside(b.number.range, b.range),
+            detail=f"{b.size.value:,} bytes"
+            + (
+                f", {b.source.path.replace(chr(92), '/').rsplit('/', 1)[-1]}:{b.source.line}"
+                if b.source
+                else ""
+            ),
+        )
+        for b in report.blocks
+    )
+    head = report.header_range if report.header_range is not None else report.range
+    return OutlineNode(
+        name=f"CRT leak dump ({_plural(len(report.blocks), 'block')})",
+        kind=NodeKind.CRT_DUMP,
+        range=report.range,
+        selection=_inside(_line_extent(lines, head.start.line), report.range),
+        detail=f"{sum(b.size.value for b in report.blocks):,} bytes"
+        + ("" if report.complete else ", not complete"),
+        children=kids,
+    )
+
+
+def _appverif_node(analysis: Analysis, e: AppVerifierEntry, lines: Sequence[str]) -> OutlineNode:
+    code = f"0x{e.stop_code.value:X}" if e.stop_code is not None else "?"
+    parts = [p for p in (e.layer, e.severity) if p]
+    if _leaked(analysis, e.range):
+        parts.insert(0, "leak")
+    sel = (
+        e.message_range if e.message_range is not None else _line_extent(lines, e.range.start.line)
+    )
+    return OutlineNode(
+        name=f"App Verifier stop {code}: {e.message}" if e.message else f"App Verifier stop {code}",
+        kind=NodeKind.APPVERIF_ENTRY,
+        range=e.range,
+        selection=_inside(sel, e.range),
+        detail=", ".join(parts),
+    )
+
+
+def _poolused_node(analysis: Analysis, snap: PoolUsedSnapshot) -> OutlineNode:
+    grew = [g for g in analysis.pool_growth if snap.range.covers(g.after.range)]
+    kids = tuple(
+        OutlineNode(
+            name=g.tag.rstrip(),
+            kind=NodeKind.POOLUSED_ROW,
+            range=g.after.range,
+            selection=_inside(g.after.tag_range, g.after.range),
+            detail=f"+{g.allocations:,} allocation{'' if g.allocations == 1 else 's'}, "
+            f"+{g.bytes:,} bytes",
+        )
+        for g in grew
+    )
+    detail = _plural(len(snap.rows), "tag")
+    if snap.sort:
+        detail += f", {snap.sort.strip()}"
+    if grew:
+        detail += f", {len(grew)} grew"
+    return OutlineNode(
+        name="!poolused",
+        kind=NodeKind.POOLUSED,
+        range=snap.range,
+        selection=_inside(snap.header_range, snap.range),
+        detail=detail,
+        children=kids,
+    )
+
+
+def leak_nodes(analysis: Analysis, lines: Sequence[str]) -> list[OutlineNode]:
+    """Outline nodes for heap scans, heap blocks, handle traces, UMDH, CRT dumps,
+    App Verifier log entries and ``!poolused`` snapshots."""
+    s = analysis.session
+    out: list[OutlineNode] = []
+    out.extend(_heap_scan_node(analysis, scan, lines) for scan in s.heap_leak_scans)
+    out.extend(_heap_block_node(info, lines) for info in s.heap_blocks)
+    out.extend(_htrace_node(r, lines) for r in s.handle_traces if r.records)
+    out.extend(_umdh_nodes(analysis, lines))
+    out.extend(_crt_node(r, lines) for r in s.crt_leaks)
+    out.extend(_appverif_node(analysis, e, lines) for e in s.appverif_entries)
+    out.extend(_poolused_node(analysis, snap) for snap in s.poolused_snapshots)
+    return out
+
+
+def leak_folds(analysis: Analysis) -> list[tuple[int, int]]:
+    """Line spans of the leak-evidence blocks (inclusive)."""
+    s = analysis.session
+    ranges: list[Range] = [
+        *(scan.range for scan in s.heap_leak_scans),
+        *(info.range for info in s.heap_blocks),
+        *(r.range for r in s.handle_traces),
+        *(t.range for r in s.handle_traces for t in r.records),
+        *(u.range for u in s.umdh if u.comparison),
+        *(r.range for r in s.crt_leaks),
+        *(e.range for e in s.appverif_entries),
+        *(snap.range for snap in s.poolused_snapshots),
+        *(d.range for d in s.dps_dumps),
+    ]
+    return [(r.start.line, r.end.line) for r in ranges]

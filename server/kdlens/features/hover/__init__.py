@@ -22,6 +22,7 @@ from pathlib import Path
 from ... import knowledge
 from ...analysis import Analysis
 from ...index import Kind, Token, TokenIndex, word_at
+from ...knowledge.user_tags import UserPoolTags
 from ...model import BugCheck, BugCheckArg, Num, Position, Range, VerifierFlag, VerifierFlags
 from ...numbers import parse_hex
 from ...sources import SourceMapper
@@ -35,6 +36,7 @@ from .code import (
     symbol_markdown,
 )
 from .crash import crash_free_text, crash_markdown
+from .leaks import leak_token_markdown
 from .pool import count_markdown, number_markdown, size_markdown, tag_markdown
 from .symbols import symbols_hover
 from .types import HoverContext, HoverResult
@@ -81,9 +83,10 @@ def hover(
     *,
     local_source: Callable[[str], tuple[Path | None, str]] | None = None,
     literals: LiteralLookup | None = None,
+    pool_tags: UserPoolTags | None = None,
 ) -> HoverResult | None:
     """The hover for ``pos`` in the log, or None when there is nothing to say."""
-    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source, literals)
+    ctx = HoverContext(analysis, index, lines, mapper, pos, local_source, literals, pool_tags)
     token = index.at(pos)
     if token is not None:
         md = token_markdown(ctx, token)
@@ -101,6 +104,9 @@ def _printed(lines: Sequence[str], r: Range) -> str:
 
 
 def token_markdown(ctx: HoverContext, token: Token) -> str | None:
+    leak = leak_token_markdown(ctx, token)
+    if leak:
+        return leak
     value = token.value
     kind = token.kind
     crash = crash_markdown(ctx, token)  # crash records, a stop's frames: None for the rest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ... import knowledge
 from ...analysis.leaks import Leak
+from ...knowledge.user_tags import UserTag
 from ...model import (
     PoolAllocation,
     PoolBlock,
@@ -81,23 +82,70 @@ def block_context(owner: object) -> str | None:
 def tag_markdown(ctx: HoverContext, tag: str, owner: object) -> str:
     info = knowledge.pool_tag(tag)
     shown = code(tag)
+    user = ctx.pool_tags.lookup(tag) if ctx.pool_tags is not None else None
     parts: list[str | None] = []
     if info is not None and info.verifier:
         call = f" for {code(info.allocator)}" if info.allocator else ""
-        parts.append(f"**Pool tag {shown}**: Driver Verifier's tag{call}")
+        parts.append(f"**Pool tag {shown}**: Driver Verifier's tag{call} ({_KDLENS})")
         parts.append(info.meaning)
         if info.allocator and info.release:
             parts.append(f"Made by {code(info.allocator)}; freed by {code(info.release)}.")
     elif info is not None:
-        parts.append(f"**Pool tag {shown}**: {esc(info.owner)}")
+        parts.append(f"**Pool tag {shown}**: {esc(info.owner)} ({_KDLENS})")
         parts.append(info.meaning)
         if info.allocator and info.release:
             parts.append(f"Made by {code(info.allocator)}; freed by {code(info.release)}.")
     else:
-        parts.append(f"**Pool tag {shown}**: the driver's own tag")
+        note = _log_notes(ctx, tag)
+        if user is not None:
+            parts.append(f"**Pool tag {shown}**: {esc(user.owner)} ({_user_source(ctx, user)})")
+        elif note is not None:
+            parts.append(f"**Pool tag {shown}**: {note}")
+        else:
+            parts.append(f"**Pool tag {shown}**: the driver's own tag")
         parts.extend(_literal_lines(ctx.mapper, tag, ctx.literals))
+    parts.append(_owner_sources(ctx, tag, info, user))
     parts.append(block_context(owner))
     return paragraphs(parts)
+
+
+#: Where a tag's owner came from, as hovers say it.
+_KDLENS = "kdlens' table"
+
+
+def _user_source(ctx: HoverContext, entry: UserTag) -> str:
+    name = ctx.pool_tags.source if ctx.pool_tags is not None else "pooltag.txt"
+    return f"your pooltag.txt {code(name)}, line {entry.line}"
+
+
+def _log_notes(ctx: HoverContext, tag: str) -> str | None:
+    """What the log itself prints about ``tag`` (``!poolused``/``!pool`` descriptions)."""
+    key = tag.rstrip()
+    notes = [n for n in ctx.analysis.session.pool_tag_notes if n.tag.rstrip() == key]
+    if not notes:
+        return None
+    n = notes[0]
+    said = n.description + (f", binary {n.binary}" if n.binary else "")
+    more = f" (and {plural(len(notes) - 1, 'other line')})" if len(notes) > 1 else ""
+    return f"{esc(said)} (this log, line {n.range.start.line + 1}){more}"
+
+
+def _owner_sources(
+    ctx: HoverContext, tag: str, info: object | None, user: UserTag | None
+) -> str | None:
+    """What else names the tag's owner: the user's pooltag.txt, the log's own notes."""
+    lines: list[str] = []
+    if user is not None and info is not None:
+        lines.append(f"Your pooltag.txt: {esc(user.owner)} ({_user_source(ctx, user)})")
+    note = _log_notes(ctx, tag)
+    if note is not None and (user is not None or info is not None):
+        lines.append(f"This log: {note}")
+    tags = ctx.pool_tags
+    if tags is not None and tags.error is not None:
+        lines.append(f"Your pooltag.txt {code(tags.source)} could not be read: {esc(tags.error)}")
+    elif tags is not None and user is None and info is None:
+        lines.append(f"Not in your pooltag.txt {code(tags.source)}.")
+    return "\n".join(f"- {x}" for x in lines) if lines else None
 
 
 def _literal_lines(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ...analysis import Analysis
 from ...index import TokenIndex
+from ...knowledge.user_tags import UserPoolTags
 from ...model import Position, Range
 from ...sources import SourceMapper
 from ..tag_literals import LiteralLookup
@@ -35,6 +36,8 @@ class HoverContext:
     local_source: Callable[[str], tuple[Path | None, str]] | None = None
     #: Where pool tags are written in the sources; None walks the workspace when asked.
     literals: LiteralLookup | None = None
+    #: The user's own pooltag.txt (``poolTagFile``), when configured.
+    pool_tags: UserPoolTags | None = None
 
     def locate(self, build_path: str) -> tuple[Path | None, str]:
         if self.local_source is not None:

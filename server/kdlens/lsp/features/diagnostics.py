@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 
 from ...analysis import Diagnostic, Severity
-from ...analysis.findings import size_text
 from ...features.crash import source_findings
+from ...features.leaks import record_label, site_message, source_sites
 from ...features.tag_literals import read_source
 from ...pipeline import Snapshot
 from ..server import KdlensServer
@@ -69,24 +70,39 @@ def _line_extent(snap: Snapshot, path: Path, line: int) -> tuple[int, int] | Non
     return len(row) - len(row.lstrip()), len(row)
 
 
+def _merge(into: dict[str, list[lsp.Diagnostic]], more: dict[str, list[lsp.Diagnostic]]) -> None:
+    for uri, diags in more.items():
+        into.setdefault(uri, []).extend(diags)
+
+
 def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.Diagnostic]]:
-    """Leaks published on the allocating line of each workspace source file."""
-    log_path = snap.uri.rsplit("/", 1)[-1]
+    """Everything the log says about workspace source files, by file uri."""
+    out: dict[str, list[lsp.Diagnostic]] = {}
+    _merge(out, leak_source_diagnostics(ls, snap))
+    _merge(out, crash_source_diagnostics(ls, snap))
+    return out
+
+
+def leak_source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.Diagnostic]]:
+    """Leaks of every kind on the line that allocated them: one diagnostic per source line.
+
+    The grouping and the words are ``features.leaks.source_sites``/``site_message``;
+    this only reads the line's extent (worker thread) and converts.
+    """
+    log_name = unquote(snap.uri.rsplit("/", 1)[-1])
     cols = ls.columns(snap)
     out: dict[str, list[lsp.Diagnostic]] = {}
-    for leak in snap.analysis.leaks:
-        if leak.source is None:
-            continue
-        local, _why = snap.local_source(leak.source.path)
-        if local is None:
-            continue
-        line = leak.source.line - 1
-        extent = _line_extent(snap, local, line)
+
+    def locate(build_path: str) -> Path | None:
+        return snap.local_source(build_path)[0]
+
+    for site in source_sites(snap.analysis.leak_records, locate):
+        line = site.line - 1
+        extent = _line_extent(snap, site.path, line)
         if extent is None:
             continue
         start, end = extent
-        row = leak.allocation.range
-        uri = local.resolve().as_uri()
+        uri = site.path.resolve().as_uri()
         out.setdefault(uri, []).append(
             lsp.Diagnostic(
                 range=lsp.Range(
@@ -94,18 +110,17 @@ def source_diagnostics(ls: KdlensServer, snap: Snapshot) -> dict[str, list[lsp.D
                     end=lsp.Position(line=line, character=end),
                 ),
                 severity=lsp.DiagnosticSeverity.Warning,
-                code="leaked-allocation",
+                code=site.code,
                 source="kdlens",
-                message=(
-                    f"leaked {size_text(leak.size)}, tag '{leak.tag}', "
-                    f"see {log_path}:{row.start.line + 1}"
-                ),
+                message=site_message(site, log_name),
                 related_information=[
                     lsp.DiagnosticRelatedInformation(
-                        location=lsp.Location(uri=snap.uri, range=cols.range(row)),
-                        message=f"Pool Allocations row of {leak.driver.name}",
+                        location=lsp.Location(uri=snap.uri, range=cols.range(rec.range)),
+                        message=record_label(rec),
                     )
+                    for rec in site.records
                 ],
+                data={"fingerprints": [rec.fingerprint for rec in site.records]},
             )
         )
     return out
@@ -161,10 +176,7 @@ class Publisher:
 
     def prepare(self, snap: Snapshot) -> None:
         """Read the source lines the diagnostics point at (worker thread: it opens files)."""
-        per_file = source_diagnostics(self.ls, snap)
-        for uri, diags in crash_source_diagnostics(self.ls, snap).items():
-            per_file.setdefault(uri, []).extend(diags)
-        self._prepared[snap.uri] = (id(snap), per_file)
+        self._prepared[snap.uri] = (id(snap), source_diagnostics(self.ls, snap))
 
     def publish(self, snap: Snapshot) -> None:
         ls = self.ls

@@ -25,6 +25,7 @@ def register(server: KdlensServer) -> None:
             pos,
             local_source=snap.local_source,
             literals=ls.literals.lookup,
+            pool_tags=snap.pool_tags,
         )
         if result is None:
             return None

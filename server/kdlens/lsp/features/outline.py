@@ -21,6 +21,18 @@ _KINDS = {
     NodeKind.MODULES: lsp.SymbolKind.Package,
     NodeKind.MODULE: lsp.SymbolKind.Module,
     NodeKind.CRASH: lsp.SymbolKind.Event,
+    NodeKind.HEAP_SCAN: lsp.SymbolKind.Array,
+    NodeKind.HEAP_ROW: lsp.SymbolKind.Field,
+    NodeKind.HEAP_BLOCK: lsp.SymbolKind.Struct,
+    NodeKind.HANDLE_TRACES: lsp.SymbolKind.Array,
+    NodeKind.HANDLE_TRACE: lsp.SymbolKind.Struct,
+    NodeKind.UMDH: lsp.SymbolKind.Array,
+    NodeKind.UMDH_RECORD: lsp.SymbolKind.Struct,
+    NodeKind.CRT_DUMP: lsp.SymbolKind.Array,
+    NodeKind.CRT_BLOCK: lsp.SymbolKind.Field,
+    NodeKind.APPVERIF_ENTRY: lsp.SymbolKind.Event,
+    NodeKind.POOLUSED: lsp.SymbolKind.Array,
+    NodeKind.POOLUSED_ROW: lsp.SymbolKind.Field,
 }
 
 
