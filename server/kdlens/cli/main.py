@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead")
+    serve.add_argument(
+        "--max-message-bytes",
+        metavar="N",
+        type=int,
+        help="largest LSP message accepted (default: KDLENS_MAX_MESSAGE_BYTES or 256 MiB)",
+    )
     return parser
 
 
@@ -223,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from ..lsp.server import serve
 
-            return serve(tcp=args.tcp)
+            return serve(tcp=args.tcp, max_message_bytes=args.max_message_bytes)
     except UsageError as exc:
         sys.stderr.write(f"kdlens: {exc}\n")
         return 2

@@ -17,9 +17,10 @@ import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types as lsp
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
@@ -27,7 +28,9 @@ from ..analysis.resolve import SymbolSource
 from ..sources import SourceMapper
 from .config import ServerSettings, parse_settings
 from .convert import Columns
+from .protocol import KdlensProtocol, leave_now, run_stdio, run_tcp
 from .state import Snapshot, compute, make_mapper, uri_to_path
+from .transport import max_message_bytes as transport_limit
 
 log = logging.getLogger("kdlens")
 
@@ -44,7 +47,10 @@ MAX_DOCUMENT_CHARS = 512 * 1024 * 1024
 class KdlensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "kdlens", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            "kdlens",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=KdlensProtocol,
         )
         self.settings = ServerSettings()
         self.snapshots: dict[str, Snapshot] = {}
@@ -57,6 +63,24 @@ class KdlensServer(LanguageServer):
         self.debounce = DEBOUNCE_SECONDS
         self.initialization_options: Any = None
         self.client_name: str | None = None
+
+    # -- transport (see protocol.py and transport.py)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        run_stdio(self, stdin, stdout)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        run_tcp(self, host, port)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what pygls reports; pygls' default shows the user an "Error in server" popup."""
+        if source is FeatureRequestError:
+            return  # the request was answered with the error already
+        protocol = self.protocol
+        if isinstance(protocol, KdlensProtocol):
+            protocol.report(f"internal error: {error}", logging.ERROR)
+        else:
+            log.error("internal error: %s", error)
 
     # -- helpers used by the features
 
@@ -281,15 +305,32 @@ def create_server() -> KdlensServer:
     return server
 
 
-def serve(tcp: str | None = None) -> int:
-    """Run the server on stdio (default) or on ``HOST:PORT``."""
+def serve(tcp: str | None = None, max_message_bytes: int | None = None) -> int:
+    """Run the server on stdio (default) or on ``HOST:PORT``; the process exit status.
+
+    The status follows the LSP: 0 when ``exit`` came after ``shutdown`` (or the
+    client simply closed the connection after ``shutdown``), 1 otherwise.
+    ``max_message_bytes`` caps one message (default: ``KDLENS_MAX_MESSAGE_BYTES``
+    or 256 MiB).
+    """
     logging.basicConfig(level=logging.WARNING, format="kdlens: %(message)s")  # stderr, never stdout
+    try:
+        limit = max_message_bytes or transport_limit()
+    except ValueError as exc:
+        raise SystemExit(f"kdlens serve: {exc}") from None
     server = create_server()
+    protocol = server.protocol
+    assert isinstance(protocol, KdlensProtocol)
+    protocol.max_message_bytes = limit
     if tcp:
         host, _, port = tcp.rpartition(":")
         if not host or not port.isdigit():
             raise SystemExit("kdlens serve: --tcp expects HOST:PORT")
-        server.start_tcp(host, int(port))
+        code = run_tcp(server, host, int(port))
     else:
-        server.start_io()
-    return 0
+        code = run_stdio(server)
+    if code is None:
+        code = 0 if protocol.shutdown_requested else 1
+    server.executor.shutdown(wait=False, cancel_futures=True)
+    leave_now(code)
+    return code
