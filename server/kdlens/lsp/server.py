@@ -315,7 +315,7 @@ def serve(tcp: str | None = None, max_message_bytes: int | None = None) -> int:
     """
     logging.basicConfig(level=logging.WARNING, format="kdlens: %(message)s")  # stderr, never stdout
     try:
-        limit = max_message_bytes or transport_limit()
+        limit = transport_limit(None if max_message_bytes is None else str(max_message_bytes))
     except ValueError as exc:
         raise SystemExit(f"kdlens serve: {exc}") from None
     server = create_server()

@@ -233,6 +233,15 @@ class FrameDecoder:
     ``close`` is called at the end of the stream. The buffer holds at most one
     message body (up to the cap) plus one read chunk: a body is gathered as it
     arrives and a refused one is scanned past, never stored.
+
+    After a bad body the scan for the next header starts just after the start
+    of the bad frame's header, not after its body: garbage without a line end
+    glued to the front of a good header (``junkContent-Length: 52``) then
+    costs only the garbage, and a length that overstated the body finds the
+    next frame inside it. When the bad frame's own header block holds another
+    ``Content-Length:`` (the glued case), that header is the one that will be
+    read next, so the "bad" body was a misreading of its frame and gets no
+    error reply of its own (its id would otherwise be answered twice).
     """
 
     _HEADER, _BODY, _PEEK, _SCAN = range(4)
@@ -240,9 +249,10 @@ class FrameDecoder:
     def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.max_message_bytes = max_message_bytes
         self._buf = bytearray()
-        self._pos = 0  # start of unconsumed data in _buf
+        self._pos = 0  # start of unconsumed data in _buf (the header start while reading a body)
         self._state = self._HEADER
         self._length = 0
+        self._header_start = 0
         self._body_start = 0
         self._declared = ""  # the length as written, for messages
 
@@ -257,7 +267,7 @@ class FrameDecoder:
     def close(self) -> Iterator[Event]:
         """The stream ended: report what was left half-read, delivering any whole frame in it."""
         yield from self._run(eof=True)
-        self._buf.clear()
+        self._buf = bytearray()
         self._pos = 0
         self._state = self._HEADER
 
@@ -275,12 +285,30 @@ class FrameDecoder:
             # front keeps the old allocation, which for a large body is a lot.
             self._buf = self._buf[shift:]
             self._pos = 0
+            self._header_start -= shift
             self._body_start -= shift
 
     def _resync(self, start: int) -> None:
         """Drop everything before ``start`` and look for the next header from there."""
         self._pos = max(self._pos, min(start, len(self._buf)))
         self._state = self._SCAN
+
+    def _bad_body(self, problem: Problem) -> Problem:
+        """Report a body that could not be used and look for the next header."""
+        glued = _MARKER.search(self._buf, self._header_start + 1, self._body_start)
+        self._resync(self._header_start + 1)
+        if glued is None:
+            return problem
+        return Problem(problem.text + "; a header inside its own header is read instead")
+
+    def _body_problem(self, text: str, code: int, reply_without_id: bool) -> Problem:
+        env = peek_envelope(bytes(self._buf[self._body_start : self._body_start + PEEK_BYTES]))
+        return Problem(
+            text,
+            code=code,
+            reply=env.is_request or (reply_without_id and not env.has_id),
+            request_id=env.request_id,
+        )
 
     def _run(self, eof: bool) -> Iterator[Event]:
         while True:
@@ -300,31 +328,26 @@ class FrameDecoder:
                     return
                 yield from outcome
                 continue
+            have = len(self._buf) - self._body_start
             if self._state == self._PEEK:
-                have = len(self._buf) - self._body_start
-                prefix = bytes(self._buf[self._body_start : self._body_start + PEEK_BYTES])
-                env = peek_envelope(prefix)
-                if not (
-                    env.complete or (env.is_request and env.method) or have >= PEEK_BYTES or eof
-                ):
+                env = peek_envelope(
+                    bytes(self._buf[self._body_start : self._body_start + PEEK_BYTES])
+                )
+                decided = env.complete or (env.is_request and env.method) or have >= PEEK_BYTES
+                if not (decided or eof):
                     return
-                yield self._refusal(env)
-                self._resync(self._body_start)
+                yield self._bad_body(self._refusal(env))
                 continue
             # _BODY
-            have = len(self._buf) - self._body_start
             if have < self._length:
                 if not eof:
                     return
-                partial = bytes(self._buf[self._body_start :])
-                env = peek_envelope(partial)
-                yield Problem(
+                problem = self._body_problem(
                     f"the input ended {have} bytes into a message of {self._length} bytes",
-                    code=PARSE_ERROR,
-                    reply=env.is_request,
-                    request_id=env.request_id,
+                    PARSE_ERROR,
+                    reply_without_id=False,
                 )
-                self._resync(self._body_start)
+                yield self._bad_body(problem)
                 continue
             end = self._body_start + self._length
             with memoryview(self._buf) as view:
@@ -334,17 +357,12 @@ class FrameDecoder:
                 payload = json.loads(text)
             except (ValueError, RecursionError) as exc:
                 del text
-                env = peek_envelope(
-                    bytes(self._buf[self._body_start : self._body_start + PEEK_BYTES])
-                )
-                yield Problem(
+                problem = self._body_problem(
                     f"a message body of {self._length} bytes is not valid JSON ({_short(exc)})",
-                    code=PARSE_ERROR,
-                    reply=env.is_request or not env.has_id,
-                    request_id=env.request_id,
+                    PARSE_ERROR,
+                    reply_without_id=True,
                 )
-                # A length that was too long has swallowed the next frame: look inside.
-                self._resync(self._body_start)
+                yield self._bad_body(problem)
                 continue
             del text
             self._pos = end
@@ -365,8 +383,9 @@ class FrameDecoder:
             nl = buf.find(b"\n", i)
             if nl < 0:
                 if len(buf) - start > MAX_HEADER_BYTES:
-                    self._resync(start + 1)
-                    return [Problem(f"a header longer than {MAX_HEADER_BYTES} bytes was skipped")]
+                    return self._bad_header(
+                        start, f"a header longer than {MAX_HEADER_BYTES} bytes was skipped"
+                    )
                 if eof:
                     rest = bytes(buf[start:]).strip()
                     self._pos = len(buf)
@@ -390,39 +409,37 @@ class FrameDecoder:
             if name.strip().lower() == b"content-length":
                 lengths.append(value.strip())
             if i - start > MAX_HEADER_BYTES:
-                self._resync(start + 1)
-                return [Problem(f"a header longer than {MAX_HEADER_BYTES} bytes was skipped")]
-        problems: list[Event] = []
-        if garbage:
-            problems.append(Problem(f"ignored {garbage} header line(s) without a colon"))
+                return self._bad_header(
+                    start, f"a header longer than {MAX_HEADER_BYTES} bytes was skipped"
+                )
         if not lengths:
-            self._resync(start + 1)
-            problems.append(Problem("a header without Content-Length was skipped"))
-            return problems
+            return self._bad_header(start, "a header without Content-Length was skipped")
         if len(set(lengths)) > 1:
-            self._resync(start + 1)
             shown = ", ".join(_show(v) for v in lengths)
-            problems.append(
-                Problem(f"a header with conflicting Content-Length values ({shown}) was skipped")
+            return self._bad_header(
+                start, f"a header with conflicting Content-Length values ({shown}) was skipped"
             )
-            return problems
         value = lengths[0]
         if not _DIGITS.fullmatch(value):
-            self._resync(start + 1)
-            problems.append(
-                Problem(
-                    f"a header with Content-Length {_show(value)} (not a byte count) was skipped"
-                )
+            return self._bad_header(
+                start, f"a header with Content-Length {_show(value)} (not a byte count) was skipped"
             )
-            return problems
-        self._body_start = self._pos = i
+        events: list[Event] = []
+        if garbage:
+            events.append(Problem(f"ignored {garbage} header line(s) without a colon"))
+        self._header_start = start
+        self._body_start = i
         self._declared = value.decode("ascii")
         if len(value) > 19 or int(value) > self.max_message_bytes:
             self._state = self._PEEK
-            return problems
-        self._length = int(value)
-        self._state = self._BODY
-        return problems
+        else:
+            self._length = int(value)
+            self._state = self._BODY
+        return events
+
+    def _bad_header(self, start: int, text: str) -> list[Event]:
+        self._resync(start + 1)
+        return [Problem(text)]
 
     def _refusal(self, env: Envelope) -> Problem:
         text = (
