@@ -351,7 +351,7 @@ def run_tcp(server: Any, host: str, port: int) -> int | None:
     return protocol.exit_code
 
 
-def leave_now(code: int, grace: float = 2.0) -> None:
+def leave_now(code: int, grace: float = 0.5) -> None:
     """End the process with ``code`` if a worker thread would otherwise keep it alive.
 
     After ``exit`` the client waits for the process to go; an analysis still
