@@ -218,3 +218,5 @@ def test_message_limit_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     for bad in ("0", "-1", "lots", "1e6"):
         with pytest.raises(ValueError):
             max_message_bytes(bad)
+        monkeypatch.setenv("KDLENS_MAX_MESSAGE_BYTES", bad)
+        assert max_message_bytes() == DEFAULT_MAX_MESSAGE_BYTES  # logged, not fatal

@@ -263,4 +263,3 @@ def test_input_ending_after_shutdown_is_a_clean_exit() -> None:
         assert_answered_ok(server, 1)
         server.close_stdin()
         assert server.wait_exit(ANSWER_TIMEOUT) == 0
-

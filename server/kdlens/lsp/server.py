@@ -64,7 +64,8 @@ class KdlensServer(LanguageServer):
         self.initialization_options: Any = None
         self.client_name: str | None = None
 
-    # -- transport (see protocol.py and transport.py)
+    # -- transport: pygls' reader and message structuring are replaced (protocol.py
+    # and transport.py say why, and what upstream pygls would have to change).
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         run_stdio(self, stdin, stdout)

@@ -56,14 +56,26 @@ _RELEASE_BYTES = 1024 * 1024
 
 
 def max_message_bytes(value: str | None = None) -> int:
-    """The message cap: ``value`` (a CLI option) or the environment variable, else the default.
+    """The message cap: ``value`` (the CLI option), else the environment variable, else the default.
 
-    Raises ``ValueError`` for anything but a positive whole number of bytes, so
-    a typo in a setting is reported instead of silently lifting the cap.
+    An explicit value that is not a positive whole number of bytes raises
+    ``ValueError`` (a typo on the command line is reported, not ignored); a
+    bad environment value is logged and the default is used, so a stray
+    variable cannot keep an editor's server from starting.
     """
-    raw = value if value is not None else os.environ.get(MAX_MESSAGE_BYTES_ENV)
+    if value is not None:
+        return _parse_limit(value)
+    raw = os.environ.get(MAX_MESSAGE_BYTES_ENV)
     if raw is None or not raw.strip():
         return DEFAULT_MAX_MESSAGE_BYTES
+    try:
+        return _parse_limit(raw)
+    except ValueError as exc:
+        log.warning("%s: %s; using %d", MAX_MESSAGE_BYTES_ENV, exc, DEFAULT_MAX_MESSAGE_BYTES)
+        return DEFAULT_MAX_MESSAGE_BYTES
+
+
+def _parse_limit(raw: str) -> int:
     text = raw.strip().replace("_", "")
     if not text.isascii() or not text.isdigit() or int(text) <= 0:
         raise ValueError(f"the message size limit must be a positive number of bytes, got {raw!r}")
