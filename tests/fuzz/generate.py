@@ -262,7 +262,7 @@ class SessionGenerator:
         ]
         kind, size_of = rng.choice(kinds)
         size = size_of()
-        if self.big and rng.random() < 0.15:
+        if self.big and rng.random() < 0.04:
             kind, size = "pool_table", 200_000
         recipe = {"kind": kind, "seed": rng.getrandbits(32), "size": size}
         uri = f"file:///fuzz/doc{len(self.docs) + 1}-{kind}.log"
