@@ -291,6 +291,6 @@ def known_issue(steps: list[dict[str, Any]], finding: Finding) -> str | None:
         recipe = doc.get("text") if isinstance(doc, dict) else None
         if isinstance(recipe, dict) and isinstance(recipe.get("$doc"), dict):
             spec = recipe["$doc"]
-            if spec.get("kind") == "pool_table" and spec.get("size", 0) >= 100_000:
+            if spec.get("kind") in ("pool_table", "prompts") and spec.get("size", 0) >= 100_000:
                 return KNOWN_HUGE_LOG
     return None

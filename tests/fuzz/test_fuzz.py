@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Seeds and length of the short run: together under a minute on a small machine.
-SHORT_SEEDS = range(1, 21)
+SHORT_SEEDS = range(1, 17)
 SHORT_STEPS = 80
 
 
