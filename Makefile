@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 SARIF_SCHEMA := $(VENV)/share/sarif-schema-2.1.0.json
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "kdlens needs Python 3.10 or newer")'
@@ -46,6 +46,13 @@ bench: venv
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/pdb.py
+
+# The long fuzz run of the language server (a short one is part of `make test`).
+# FUZZ_SECONDS (default 600), FUZZ_SEED (first seed, default 1000), FUZZ_STEPS,
+# FUZZ_BIG=0 (no 200,000-row documents), FUZZ_KNOWN_SLOW=1 (also the known-slow requests).
+# New failures land in tests/fuzz/corpus/, which the normal test run replays.
+fuzz: venv
+	$(BIN)/python tests/fuzz/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache bench/out

@@ -39,28 +39,43 @@ def _read_message(sock: socket.socket) -> dict[str, object]:
     return json.loads(rest[:length])  # type: ignore[no-any-return]
 
 
-def test_initialize_over_tcp() -> None:
-    port = _free_port()
-    proc = subprocess.Popen(
+def _connect(proc: subprocess.Popen[bytes], port: int) -> socket.socket:
+    sock = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            time.sleep(0.1)  # waiting for the server to listen, bounded by the deadline
+    assert sock is not None, "the server did not listen within 30 s"
+    sock.settimeout(30)
+    return sock
+
+
+def _start(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "kdlens", "serve", "--tcp", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def _read_reply(sock: socket.socket, msg_id: int) -> dict[str, object]:
+    """The next message answering ``msg_id`` (log notifications on the way are skipped)."""
+    while True:
+        msg = _read_message(sock)
+        if msg.get("id") == msg_id and "method" not in msg:
+            return msg
+
+
+def test_initialize_over_tcp() -> None:
+    port = _free_port()
+    proc = _start(port)
     try:
-        sock = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(
-                        f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-                    )
-                time.sleep(0.1)  # waiting for the server to listen, bounded by the deadline
-        assert sock is not None, "the server did not listen within 30 s"
-        sock.settimeout(30)
+        sock = _connect(proc, port)
         sock.sendall(
             _frame(
                 {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
@@ -71,6 +86,30 @@ def test_initialize_over_tcp() -> None:
         caps = reply["result"]["capabilities"]  # type: ignore[index]
         assert caps["hoverProvider"] and caps["definitionProvider"]
         assert reply["result"]["serverInfo"]["name"] == "kdlens"  # type: ignore[index]
+        sock.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_hostile_header_over_tcp_is_refused_and_exit_status_kept() -> None:
+    """The same reader serves sockets: a 2**63-1 byte header is refused, the session goes on."""
+    port = _free_port()
+    proc = _start(port)
+    try:
+        sock = _connect(proc, port)
+        hover = {"jsonrpc": "2.0", "id": 5, "method": "textDocument/hover", "params": {}}
+        sock.sendall(b"Content-Length: 9223372036854775807\r\n\r\n" + json.dumps(hover).encode())
+        refused = _read_reply(sock, 5)
+        assert refused["error"]["code"] == -32600  # type: ignore[index]
+        sock.sendall(
+            _frame(
+                {"jsonrpc": "2.0", "id": 6, "method": "initialize", "params": {"capabilities": {}}}
+            )
+        )
+        assert "result" in _read_reply(sock, 6)
+        sock.sendall(_frame({"jsonrpc": "2.0", "method": "exit"}))
+        assert proc.wait(timeout=30) == 1  # exit without shutdown
         sock.close()
     finally:
         proc.kill()

@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP address instead")
+    serve.add_argument(
+        "--max-message-bytes",
+        metavar="N",
+        type=int,
+        help="largest LSP message accepted (default: KDLENS_MAX_MESSAGE_BYTES or 256 MiB)",
+    )
     return parser
 
 
@@ -452,7 +458,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..lsp.main import serve
 
     try:
-        return serve(tcp=args.tcp)
+        return serve(tcp=args.tcp, max_message_bytes=args.max_message_bytes)
     except OSError as exc:
         where = f"listen on {args.tcp}" if args.tcp else "talk over standard input and output"
         raise UsageError(f"serve: cannot {where}: {exc.strerror or exc}") from None

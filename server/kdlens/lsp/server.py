@@ -20,10 +20,11 @@ import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
@@ -40,6 +41,7 @@ from ..settings import Settings
 from ..sources import SourceMapper
 from ..text import Document
 from .convert import Columns
+from .protocol import KdlensProtocol, run_stdio, run_tcp
 
 log = logging.getLogger("kdlens")
 
@@ -56,7 +58,10 @@ MAX_DOCUMENT_CHARS = 512 * 1024 * 1024
 class KdlensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "kdlens", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            "kdlens",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=KdlensProtocol,
         )
         self.settings = Settings()
         self.snapshots: dict[str, Snapshot] = {}
@@ -77,6 +82,25 @@ class KdlensServer(LanguageServer):
         self.debounce = DEBOUNCE_SECONDS
         self.initialization_options: Any = None
         self.client_name: str | None = None
+
+    # -- transport: pygls' reader and message structuring are replaced (protocol.py
+    # and transport.py say why, and what upstream pygls would have to change).
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        run_stdio(self, stdin, stdout)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        run_tcp(self, host, port)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what pygls reports; pygls' default shows the user an "Error in server" popup."""
+        if source is FeatureRequestError:
+            return  # the request was answered with the error already
+        protocol = self.protocol
+        if isinstance(protocol, KdlensProtocol):
+            protocol.report(f"internal error: {error}", logging.ERROR)
+        else:
+            log.error("internal error: %s", error)
 
     # -- helpers used by the features
 
