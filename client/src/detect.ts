@@ -5,17 +5,22 @@
 /** How many lines from the top of a file are inspected. */
 export const DETECT_LINE_LIMIT = 100;
 
-/** File name endings whose content is inspected. */
-const DETECTABLE_EXTENSIONS = [".log", ".txt"];
+/** File name endings whose content is inspected (`.xml`: Application Verifier's exported logs). */
+const DETECTABLE_EXTENSIONS = [".log", ".txt", ".xml"];
 
 /** Language ids VS Code gives such files before kdlens claims them. */
-const DETECTABLE_LANGUAGES = new Set(["plaintext", "log"]);
+const DETECTABLE_LANGUAGES = new Set(["plaintext", "log", "xml"]);
 
 // A prompt line: `kd>`, `lkd>`, `0: kd>`, `0:kd>`, `0:000>`, `0:000:x86>`,
 // optionally indented. Line numbers such as ` 1: Kernel Version` do not match
 // because a prompt always ends in `>`.
 const PROMPT = /^[ \t]*(?:\d+:[ \t]?)?l?kd>|^[ \t]*\d+:\d+(?::\w+)?>/;
-const BANNERS = [/Bugcheck Analysis/, /Microsoft \(R\) Windows Debugger/];
+const BANNERS = [
+  /Bugcheck Analysis/,
+  /Microsoft \(R\) Windows Debugger/,
+  // an Application Verifier log exported as XML (`appverif -export log`)
+  /<avrf:logfile\b|xmlns:avrf=/,
+];
 
 /** True when a document of this name and language should have its first lines inspected. */
 export function isCandidate(fileName: string, languageId: string): boolean {

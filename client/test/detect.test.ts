@@ -67,3 +67,15 @@ test("only .log and .txt files in plain text or log mode are candidates", () => 
   assert.equal(isCandidate("/home/user/build.txt", "markdown"), false);
   assert.equal(isCandidate("/home/user/logs", "plaintext"), false);
 });
+
+test("an Application Verifier XML export is a log; other XML is not", () => {
+  assert.equal(isCandidate("C:/ci/appverif.xml", "xml"), true);
+  assert.equal(
+    looksLikeDebuggerLog([
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<avrf:logfile xmlns:avrf="Application Verifier">',
+    ]),
+    true,
+  );
+  assert.equal(looksLikeDebuggerLog(['<?xml version="1.0"?>', "<project><name>x</name></project>"]), false);
+});

@@ -23,6 +23,7 @@ from .faults import FaultLog
 from .gcpause import paused_gc
 from .index import TokenIndex, build_index
 from .knowledge.user_tags import UserPoolTags, parse_pool_tags
+from .parse import looks_like_appverif_xml as looks_like_appverif_xml  # for the server
 from .parse import parse_document
 from .settings import Settings
 from .sources import SourceMapper

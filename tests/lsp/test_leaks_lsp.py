@@ -213,3 +213,26 @@ async def test_pool_tag_file_setting(client: LanguageClient, workspace: Path) ->
             client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 30
         )
     assert after.startswith(want)
+
+
+async def test_an_app_verifier_xml_export_is_read_by_its_content(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """An ``.xml`` file opened as XML is analysed when it is an App Verifier log, else left alone."""
+    xml = workspace / "appverif-export.xml"
+    shutil.copy(FIXTURES / "logs" / "leak-appverif.xml", xml)
+    other = workspace / "project.xml"
+    other.write_text('<?xml version="1.0"?>\n<project><name>kd</name></project>\n')
+    for path in (other, xml):
+        client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(
+                text_document=lsp.TextDocumentItem(
+                    uri=path.as_uri(), language_id="xml", version=1, text=path.read_text()
+                )
+            )
+        )
+    got = await wait_diagnostics(
+        client, xml.as_uri(), lambda d: any(x.code in LEAK_CODES for x in d)
+    )
+    assert any(d.code in LEAK_CODES for d in got)
+    assert other.as_uri() not in client.diagnostics  # plain XML is never analysed

@@ -35,6 +35,7 @@ from ..pipeline import (
     SymbolFilesCache,
     build_snapshot,
     document_symbols,
+    looks_like_appverif_xml,
     make_mapper,
 )
 from ..settings import Settings
@@ -295,10 +296,16 @@ def is_log(uri: str, server: KdlensServer) -> bool:
         doc = server.workspace.get_text_document(uri)
         lang = doc.language_id
     except Exception:
-        lang = None
+        doc, lang = None, None
     if lang == "windbg-log":
         return True
     low = uri.lower()
+    if low.endswith(".xml"):  # an Application Verifier log exported as XML, by its content
+        return (
+            lang in (None, "", "plaintext", "xml")
+            and doc is not None
+            and looks_like_appverif_xml(doc.source[:65536])
+        )
     return low.endswith((".log", ".kdlog", ".dbglog", ".txt")) and lang in (
         None,
         "",
