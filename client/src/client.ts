@@ -25,6 +25,13 @@ export function serverSettings(): Record<string, unknown> {
   for (const key of serverSettingKeys(Object.keys(manifest.contributes.configuration.properties))) {
     out[key] = cfg.get(key);
   }
+  if (!out.httpProxy) {
+    // VS Code's own proxy setting, for users who set it once for every extension.
+    const proxy = vscode.workspace.getConfiguration("http").get<string>("proxy");
+    if (proxy) {
+      out.httpProxy = proxy;
+    }
+  }
   return out;
 }
 

@@ -228,6 +228,7 @@ class SymbolFilesCache:
             base_dir,
             settings.trusted_symbol_servers,
             settings.symbol_server_auth,
+            settings.http_proxy,
         )
         if self._current is not None and self._current.config == config:
             return self._current, []
@@ -238,6 +239,7 @@ class SymbolFilesCache:
             base_dir=base_dir,
             trusted_servers=settings.trusted_symbol_servers,
             server_auth=settings.symbol_server_auth,
+            http_proxy=settings.http_proxy,
             wait_for_downloads=self.wait_for_downloads,
             listener=self.listener,
         )

@@ -39,6 +39,8 @@ class Kind(Enum):
     SOURCE_MAP = "source-map"
     #: One file path: a JSON string, or a flag (the last one given wins).
     PATH = "path"
+    #: One string that is not a path (a URL): like ``PATH`` without folder expansion.
+    TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,15 @@ OPTIONS: tuple[Option, ...] = (
         "your Debugging Tools' pooltag.txt: pool tag hovers name the owner it lists",
         "FILE",
     ),
+    Option(
+        "http_proxy",
+        "httpProxy",
+        "--http-proxy",
+        Kind.TEXT,
+        "proxy for symbol-server requests (http://host:port); default: the HTTPS_PROXY and "
+        "HTTP_PROXY variables (in VS Code: its http.proxy setting)",
+        "URL",
+    ),
 )
 
 
@@ -141,6 +152,7 @@ class Settings:
     my_modules: tuple[str, ...] = ()
     #: The user's own pooltag.txt (never shipped with kdlens); "" for none.
     pool_tag_file: str = ""
+    http_proxy: str = ""
     #: What was wrong with the raw values (dropped), for the caller to show.
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -220,10 +232,11 @@ def _unwrap(raw: Any) -> dict[str, Any]:
 def _from_json(opt: Option, value: Any, folder: str, problems: list[str]) -> Any:
     if opt.kind is Kind.SYMBOL_PATH and isinstance(value, str):
         return split_symbol_path(value)
-    if opt.kind is Kind.PATH:
+    if opt.kind in (Kind.PATH, Kind.TEXT):
         if isinstance(value, str):
-            return value.strip().replace("${workspaceFolder}", folder)
-        problems.append(f"kdlens.{opt.key} should be a file path (a string); ignored")
+            text = value.strip()
+            return text.replace("${workspaceFolder}", folder) if opt.kind is Kind.PATH else text
+        problems.append(f"kdlens.{opt.key} should be a string; ignored")
         return ""
     if opt.kind in (Kind.STRINGS, Kind.SYMBOL_PATH):
         if isinstance(value, str):
@@ -251,7 +264,7 @@ def _from_flags(opt: Option, raw: Sequence[str]) -> Any:
         return tuple(p for v in raw for p in split_symbol_path(v))
     if opt.kind is Kind.STRINGS:
         return tuple(v for v in raw if v.strip())
-    if opt.kind is Kind.PATH:
+    if opt.kind in (Kind.PATH, Kind.TEXT):
         given = [v.strip() for v in raw if v.strip()]
         return given[-1] if given else ""
     pairs: list[tuple[str, str]] = []

@@ -49,6 +49,7 @@ _KIND_SCHEMA: dict[Kind, tuple[str, Any]] = {
     Kind.SOURCE_MAP: ("object", {}),
     Kind.STRINGS: ("array", []),
     Kind.PATH: ("string", ""),
+    Kind.TEXT: ("string", ""),
 }
 #: Settings of the extension itself, then every server setting of kdlens.settings.OPTIONS.
 SETTINGS_DEFAULTS: dict[str, Any] = {

@@ -8,9 +8,12 @@ resolve to afterwards, and which requests the server saw.
 
 from __future__ import annotations
 
+import http.server
 import re
 import shutil
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -392,3 +395,45 @@ def test_kdlens_check_downloads_then_reuses_the_cache(
     assert main(argv[:-2]) == 0
     _, err = capsys.readouterr()
     assert "--trust-symbol-server" in err and len(server.requests) == asked
+
+
+def test_the_configured_proxy_carries_the_requests(server: StoreServer, tmp_path: Path) -> None:
+    """kdlens.httpProxy (VS Code's http.proxy, passed by the extension) wins over the environment."""
+    seen: list[str] = []
+
+    class Forwarder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # a forward proxy gets the absolute URL on its request line
+            seen.append(self.path)
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            try:
+                with direct.open(self.path, timeout=10) as answer:
+                    body, status = answer.read(), answer.status
+            except urllib.error.HTTPError as exc:
+                body, status = b"", exc.code
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forwarder)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        cache = tmp_path / "cache"
+        symbols = SymbolFiles(
+            [f"srv*{cache}*{server.url}/plain"],
+            cache_dir=tmp_path / "t",
+            trusted_servers=(server.url,),
+            http_proxy=f"http://127.0.0.1:{proxy.server_address[1]}",
+            wait_for_downloads=True,
+            request_timeout=10.0,
+        )
+        lines, _ = leak_lines(symbols)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert lines == LEAK_LINES
+    assert seen and all(p.startswith(f"{server.url}/plain/") for p in seen)

@@ -356,6 +356,7 @@ class SymbolFiles:
         *,
         trusted_servers: Iterable[str] = (),
         server_auth: Iterable[tuple[str, str]] = (),
+        http_proxy: str = "",
         wait_for_downloads: bool = False,
         listener: Listener | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
@@ -365,7 +366,7 @@ class SymbolFiles:
         elements, trusted = tuple(symbol_path), tuple(trusted_unc_hosts)
         servers, auth = tuple(trusted_servers), tuple(tuple(p) for p in server_auth)
         #: what this source was built from; an equal configuration can keep using it
-        self.config: tuple[object, ...] = (elements, trusted, base_dir, servers, auth)
+        self.config: tuple[object, ...] = (elements, trusted, base_dir, servers, auth, http_proxy)
         self.path: SymbolPath = parse_symbol_path(elements, trusted, base_dir, servers)
         folder = (cache_dir or default_cache_dir()) if disk_cache else None
         disk = DiskCache(folder) if folder is not None else None
@@ -390,6 +391,7 @@ class SymbolFiles:
                 budget=download_budget,
                 miss_ttl=miss_ttl,
                 trusted_unc_hosts=trusted,
+                proxy=http_proxy,
             )
             self.downloads = Downloads(options, MissCache(folder, miss_ttl), listener)
         folders = list(self.path.folders)

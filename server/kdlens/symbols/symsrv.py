@@ -216,6 +216,8 @@ class Options:
     miss_ttl: float = MISS_TTL
     max_bytes: int = MAX_DOWNLOAD_BYTES
     trusted_unc_hosts: tuple[str, ...] = ()
+    #: the proxy the user configured (``kdlens.httpProxy``); empty: the environment's
+    proxy: str = ""
     #: the environment (proxy variables, authorization variables); the process's by default
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
@@ -240,6 +242,8 @@ class _Session:
             for scheme in ("http", "https")
         }
         proxies = {k: v for k, v in proxies.items() if v}
+        if options.proxy:  # the setting wins over the environment
+            proxies = {"http": options.proxy, "https": options.proxy}
         no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
         self.no_proxy = [h.strip().lower().lstrip(".") for h in no_proxy.split(",") if h.strip()]
         self.opener = urllib.request.build_opener(
