@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kdlens.analysis import AnalysisSettings, Code, Severity, analyze
-from kdlens.analysis.evidence import Evidence, Origin, SourceLocation
+from kdlens.analysis.evidence import Evidence, Origin, SourceLocation, gather
+from kdlens.analysis.resolve import LogResolver
 from kdlens.analysis.settings import DEFAULT_ALLOCATOR_WRAPPERS
 from kdlens.analysis.usermode_leaks import (
     LeakKind,
@@ -18,7 +17,7 @@ from kdlens.analysis.usermode_leaks import (
     stop_leak,
     summarize,
 )
-from kdlens.model import Num, Range, Session, SymbolRef
+from kdlens.model import Num, Range, Session, SymbolRef, VerifierStop, VerifierStopParam
 from kdlens.parse import parse_bytes, parse_text
 
 from helpers import FIXTURES, log
@@ -186,29 +185,28 @@ def test_htrace_displayed_count_mismatch() -> None:
 # --------------------------------------------------------------------------- App Verifier
 
 
-@dataclass
-class _Stop:
-    code: int
-    params: list[tuple[Num, str]]
-    range: Range
-    pid: int | None
-
-
-def _stop(session: Session, code: int, values: list[int]) -> _Stop:
-    line = next(i for i in range(session.line_count) if i >= 0) + 3
+def _stop(session: Session, code: int, values: list[int]) -> VerifierStop:
+    """A stop as the VERIFIER STOP parser records it, placed near the top of ``session``."""
+    line = 3
     params = [
-        (Num(v, f"{v:08X}", Range.on_line(line + 2 + k, 1, 9)), f"parameter {k + 1}")
+        VerifierStopParam(
+            k + 1,
+            Num(v, f"{v:08X}", Range.on_line(line + 2 + k, 1, 9)),
+            Range.on_line(line + 2 + k, 1, 40),
+            f"parameter {k + 1}",
+        )
         for k, v in enumerate(values)
     ]
-    return _Stop(code, params, Range.on_line(line, 0, 60), 0x1F3C)
+    head = Range.on_line(line, 0, 60)
+    pid = Num(0x1F3C, "0x1F3C", Range.on_line(line, 28, 34))
+    return VerifierStop(head, Num(code, f"{code:08X}", head), head, pid=pid, params=params)
 
 
-def _leaks_with(session: Session, stop: _Stop) -> list[LeakRecord]:
-    from kdlens.analysis.evidence import gather
-    from kdlens.analysis.resolve import LogResolver
-
+def _leaks_with(session: Session, stop: VerifierStop) -> list[LeakRecord]:
+    """The leaks of ``session`` with ``stop`` standing for its parsed stops."""
+    session.verifier_stops = [stop]
     ev = gather(session)
-    return find_all_leaks(session, [], ev, LogResolver(ev), AnalysisSettings(), (), [stop])
+    return find_all_leaks(session, [], ev, LogResolver(ev), AnalysisSettings(), ())
 
 
 def test_heap_leak_stop_takes_the_dps_stack_and_the_heap_record() -> None:

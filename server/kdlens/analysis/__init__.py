@@ -35,7 +35,6 @@ from .usermode_leaks import (
     leak_record_diagnostics,
     pool_growth,
     pool_growth_diagnostics,
-    session_stops,
     summarize,
 )
 
@@ -114,9 +113,7 @@ def _analyze(
     cases = merge_bugchecks(session)
     leaks = find_leaks(session, cases, evidence, resolver, settings)
     triage = build_triage(session, cases, evidence, resolver, settings, is_workspace_source)
-    records = find_all_leaks(
-        session, cases, evidence, resolver, settings, leaks, session_stops(session)
-    )
+    records = find_all_leaks(session, cases, evidence, resolver, settings, leaks)
     growth = pool_growth(session)
     diagnostics = [
         *bugcheck_diagnostics(cases, leaks, triage),

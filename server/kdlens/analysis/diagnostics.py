@@ -41,7 +41,6 @@ class Code:
     LEAKED_LOCKED_PAGES = "leaked-locked-pages"  # bug checks 0xCB and 0x76
     POOL_GROWTH = "pool-growth"  # a tag grew between two !poolused snapshots
     LEAK_LISTING_INCOMPLETE = "leak-listing-incomplete"  # fewer rows shown than found
-    PARSER_FAULT = "parser-fault"
     # symbol files
     SYMBOL_MISMATCH = "symbol-mismatch"
     SYMBOL_ERROR = "symbol-error"

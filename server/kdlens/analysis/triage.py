@@ -149,7 +149,6 @@ class Triage:
     exception_code: int | None = None
     exception_code_range: Range | None = None
     fault_address: int | None = None
-    fault_address_range: Range | None = None
     fault_symbol: SymbolRef | None = None
     fault_label: str | None = None  # the faulting symbol as text (printed or resolved)
     fault_module: str | None = None
@@ -399,14 +398,6 @@ def _private_symbols(module: ModuleInfo | None) -> bool:
 # --------------------------------------------------------------------------- the builder
 
 
-@dataclass(slots=True)
-class _Window:
-    """A stop's line, for matching nearby records and stacks."""
-
-    first: int
-    blocks: list[Range]
-
-
 def _inside(rng: Range, blocks: Iterable[Range]) -> bool:
     return any(b.covers(rng) for b in blocks)
 
@@ -628,7 +619,6 @@ class _Builder:
             return
         if address is not None:
             t.fault_address = canonical_address(address.value)
-            t.fault_address_range = address.range
         if symbol is not None:
             t.fault_symbol = symbol
         if t.fault_address is not None:

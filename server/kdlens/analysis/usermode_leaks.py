@@ -21,11 +21,10 @@ leak can be recognised in the next log although its addresses differ.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import pairwise
-from typing import Protocol
 
 from ..model import (
     AppVerifierEntry,
@@ -35,7 +34,6 @@ from ..model import (
     HandleTrace,
     HeapBlockInfo,
     HeapLeakRow,
-    Num,
     PoolTagNote,
     PoolUsage,
     Range,
@@ -44,6 +42,7 @@ from ..model import (
     Stack,
     SymbolRef,
     UmdhRecord,
+    VerifierStop,
 )
 from ..numbers import canonical_address, normalize_module, split_symbol
 from .bugchecks import BugCheckCase
@@ -177,63 +176,6 @@ class LeakRecord:
 
 
 # --------------------------------------------------------------------------- App Verifier stops
-
-
-class VerifierStopView(Protocol):
-    """What this analysis needs of a ``VERIFIER STOP`` record (parsed elsewhere).
-
-    ``code``: the stop code (an ``int`` or a ``Num``). ``params``: the four
-    parameters in order, each a ``(Num, label)`` pair or an object with a
-    ``value`` (``Num`` or int) and a ``label``/``description`` text. ``range``:
-    the stop's header line (the finding goes there). ``pid``: the process id
-    (``int``, ``Num`` or None).
-    """
-
-    @property
-    def code(self) -> object: ...
-
-    @property
-    def params(self) -> Sequence[object]: ...
-
-    @property
-    def range(self) -> Range: ...
-
-    @property
-    def pid(self) -> object: ...
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Num):
-        return value.value
-    inner = getattr(value, "value", None)
-    if isinstance(inner, int) and not isinstance(inner, bool):
-        return inner
-    return None
-
-
-def _param(param: object) -> tuple[int | None, Range | None, str]:
-    """A stop parameter's value, where it is printed, and its label."""
-    if isinstance(param, tuple) and param:
-        value = param[0]
-        label = param[1] if len(param) > 1 and isinstance(param[1], str) else ""
-    else:
-        value = getattr(param, "value", None)
-        label = getattr(param, "label", None) or getattr(param, "description", None) or ""
-    rng = value.range if isinstance(value, Num) else getattr(param, "range", None)
-    return _as_int(value), rng if isinstance(rng, Range) else None, str(label)
-
-
-def session_stops(session: Session) -> list[VerifierStopView]:
-    """The session's ``VERIFIER STOP`` records, when the session model holds them."""
-    for name in ("verifier_stops", "appverifier_stops", "avrf_stops"):
-        stops = getattr(session, name, None)
-        if isinstance(stops, list):
-            return stops
-    return []
 
 
 # --------------------------------------------------------------------------- attribution
@@ -482,7 +424,7 @@ def _dps_for(dumps: Sequence[DpsDump], address: int | None, after: int) -> DpsDu
 
 
 def stop_leak(
-    stop: VerifierStopView,
+    stop: VerifierStop,
     session: Session,
     blocks: _Blocks | None = None,
 ) -> LeakRecord | None:
@@ -492,27 +434,27 @@ def stop_leak(
     the address of its saved allocation stack (shown by ``dps`` if the user
     ran it), parameter 4 the base of the DLL that owned it.
     """
-    code = _as_int(stop.code)
-    if code is None or code not in VERIFIER_LEAK_STOPS:
+    code = stop.code.value
+    if code not in VERIFIER_LEAK_STOPS:
         return None
     kind = VERIFIER_LEAK_STOPS[code]
-    params = [_param(p) for p in stop.params]
-    p1 = params[0][0] if params else None
-    p2 = params[1][0] if len(params) > 1 else None
-    p4 = params[3][0] if len(params) > 3 else None
+    first, second, fourth = stop.param(1), stop.param(2), stop.param(4)
+    p1 = first.value.value if first is not None else None
+    p2 = second.value.value if second is not None else None
+    p4 = fourth.value.value if fourth is not None else None
     rec = LeakRecord(
         kind=kind,
         origin=LeakOrigin.VERIFIER_STOP,
         range=stop.range,
-        pid=_as_int(stop.pid),
+        pid=stop.pid.value if stop.pid is not None else None,
         detail=f"Application Verifier stop 0x{code:X}",
     )
     if kind in (LeakKind.HANDLE, LeakKind.KEY, LeakKind.POWER_NOTIFICATION):
         rec.handle = p1
     else:
         rec.address = canonical_address(p1) if p1 is not None else None
-    if params and params[0][1] is not None:
-        rec.related.append(Related(params[0][1], "the leaked resource (parameter 1)"))
+    if first is not None:
+        rec.related.append(Related(first.value.range, "the leaked resource (parameter 1)"))
     dump = _dps_for(session.dps_dumps, p2, stop.range.start.line)
     if dump is not None and dump.stack is not None:
         rec.stack = dump.stack
@@ -686,7 +628,6 @@ def find_all_leaks(
     resolver: Resolver,
     settings: AnalysisSettings,
     pool_leaks: Sequence[Leak] = (),
-    stops: Iterable[VerifierStopView] = (),
 ) -> list[LeakRecord]:
     """Every leak the session shows, in log order, each attributed and fingerprinted."""
     blocks = _Blocks(session.heap_blocks)
@@ -695,7 +636,7 @@ def find_all_leaks(
     records += _umdh_leaks(session)
     records += _crt_leaks(session, blocks)
     records += _htrace_leaks(session)
-    for stop in stops:
+    for stop in session.verifier_stops:
         rec = stop_leak(stop, session, blocks)
         if rec is not None:
             records.append(rec)
@@ -1145,25 +1086,3 @@ def summarize(records: Sequence[LeakRecord]) -> str:
     total = len(records)
     head = f"{total} leak{'s' if total != 1 else ''}: {', '.join(parts)}"
     return f"{head} · {len(sites)} call site{'s' if len(sites) != 1 else ''}"
-
-
-@dataclass(slots=True)
-class LeakSiteGroup:
-    """Leaks of any kind allocated at one site."""
-
-    key: str
-    label: str
-    records: list[LeakRecord] = field(default_factory=list)
-
-
-def group_records(records: Sequence[LeakRecord]) -> list[LeakSiteGroup]:
-    """Records grouped by allocating function across kinds, the largest group first."""
-    groups: dict[str, LeakSiteGroup] = {}
-    for r in records:
-        key = r.group_key
-        g = groups.get(key)
-        if g is None:
-            label = r.call_site.qualified if r.call_site is not None else key
-            g = groups[key] = LeakSiteGroup(key, label)
-        g.records.append(r)
-    return sorted(groups.values(), key=lambda g: (-len(g.records), g.label))

@@ -46,7 +46,6 @@ from .protocol import KdlensProtocol, run_stdio, run_tcp
 
 log = logging.getLogger("kdlens")
 
-T = TypeVar("T")
 
 #: Quiet time after an edit before the log is analysed again.
 DEBOUNCE_SECONDS = 0.15
@@ -82,7 +81,6 @@ class KdlensServer(LanguageServer):
         self.on_forget: list[Callable[[str], None]] = []
         self.debounce = DEBOUNCE_SECONDS
         self.initialization_options: Any = None
-        self.client_name: str | None = None
 
     # -- transport: pygls' reader and message structuring are replaced (protocol.py
     # and transport.py say why, and what upstream pygls would have to change).

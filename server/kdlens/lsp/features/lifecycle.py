@@ -14,7 +14,6 @@ def register(server: KdlensServer) -> None:
     def initialize(ls: KdlensServer, params: lsp.InitializeParams) -> None:
         # pygls answers initialize itself; this only keeps what the client sent.
         ls.initialization_options = params.initialization_options
-        ls.client_name = params.client_info.name if params.client_info else None
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: KdlensServer, params: lsp.InitializedParams) -> None:
