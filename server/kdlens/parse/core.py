@@ -27,6 +27,11 @@ from ..model import Command, Num, Position, Range, Session, SourceRef, SymbolRef
 from ..numbers import dec_int, parse_hex, split_symbol
 from ..text import Document
 
+#: Whether parsers may index big repetitive blocks and build their records
+#: lazily (read from the text when a field is first asked for). The tests turn
+#: it off to check that the lazy records equal the ones built eagerly.
+LAZY = True
+
 
 @dataclass(slots=True)
 class Cursor:
@@ -37,6 +42,9 @@ class Cursor:
     end: int  # exclusive end of the command output (region) holding ``line``
     command: Command | None
     session: Session
+    #: ``doc.matching_text()`` when the scanner has it at hand (whole-text readers
+    #: use it with ``doc.line_index()``); None means: read line by line.
+    whole: str | None = None
 
     def text(self, i: int) -> str:
         return self.doc.lines[i]

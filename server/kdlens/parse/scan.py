@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
 from ..model import Command, Session
-from ..text import Document, LineIndex
+from ..text import Document
 from .core import REGISTRY, Cursor
 from .session import find_commands
 
@@ -11,12 +13,24 @@ from .session import find_commands
 def scan(doc: Document) -> Session:
     """Read ``doc`` into a ``Session``. Never raises for any input text.
 
-    Callers reading big logs pause the cyclic collector around this (see
-    ``kdlens.pipeline``): it makes millions of small records and no cycles.
+    The cyclic collector is paused meanwhile (``kdlens.pipeline`` pauses it
+    around analysis too): parsing makes up to millions of small records and
+    no cycles, and the collector's passes over them would cost as much as the
+    parsing itself.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(doc)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(doc: Document) -> Session:
     session = Session(line_count=len(doc))
     text = doc.matching_text()
-    index = LineIndex(doc.lines)
+    index = doc.line_index()
     session.commands = find_commands(doc, text, index)
 
     regions: list[tuple[int, int, Command | None]] = []
@@ -37,7 +51,7 @@ def scan(doc: Document) -> Session:
         if cmd is not None and start < end:
             for cp in REGISTRY.commands:
                 if cp.verbs.match(cmd.text):
-                    nxt = _run(cp.fn, Cursor(doc, start, end, cmd, session), session, cp.name)
+                    nxt = _run(cp.fn, Cursor(doc, start, end, cmd, session, text), session, cp.name)
                     if nxt is not None and nxt > pos:
                         pos = min(nxt, end)
                     break
@@ -58,7 +72,7 @@ def scan(doc: Document) -> Session:
                 bp = blocks[i]
                 if i != first_choice and not bp.trigger.match(doc.lines[line]):
                     continue
-                nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session), session, bp.name)
+                nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session, text), session, bp.name)
                 if nxt is not None and nxt > line:
                     pos = min(nxt, end)
                     consumed = True
