@@ -12,6 +12,7 @@ shape. Both are checked here so a speed-up can neither vanish nor drift.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -239,3 +240,49 @@ def test_the_comparison_sees_a_lazy_difference(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(pool_log, "_ADDRESS_COLUMN", 12)
     lazy, eager = _eager_and_lazy(POOL_DUMP.encode())
     assert _differences(lazy, eager) == ["pool_log"]
+
+
+# --------------------------------------------------------------------------- trigger prefilter
+
+
+def test_the_trigger_prefilter_is_on() -> None:
+    """Every registered trigger has the shape the prefilter needs (else it is silently off)."""
+    assert core.REGISTRY.prefilter() is not None
+
+
+def test_alternatives_split_only_at_the_top_level() -> None:
+    pattern = r"^[ \t]*(?:a|b)[|x\]|]c\|d|^[ \t]*e"
+    assert core.split_alternatives(pattern) == [r"^[ \t]*(?:a|b)[|x\]|]c\|d", r"^[ \t]*e"]
+
+
+def test_a_trigger_that_could_see_past_its_line_turns_the_prefilter_off() -> None:
+    registry = core.Registry()
+    registry.blocks.append(core.BlockParser("a", re.compile(r"^[ \t]*Foo", re.M), lambda c: None))
+    assert registry.prefilter() is not None
+    registry = core.Registry()
+    registry.blocks.append(
+        core.BlockParser("b", re.compile(r"^[ \t]*Foo(?=\nBar)", re.M), lambda c: None)
+    )
+    assert registry.prefilter() is None
+
+
+def test_candidate_lines_are_the_lines_a_trigger_matches() -> None:
+    """The prefilter finds every line some trigger matches, in the first line too."""
+    lines = [
+        "Arguments:",
+        *POOL_DUMP.split("\n"),
+        "  > > Detected memory leaks!",
+        "MyDriver: ChildEBP RetAddr",
+    ]
+    text = "\n".join(lines)
+    pre = core.REGISTRY.prefilter()
+    assert pre is not None
+    found = {text.count("\n", 0, m.start() + 1) for m in pre[0].finditer(text)}
+    if pre[1].match(text):
+        found.add(0)
+    expected = {
+        i
+        for i, line in enumerate(lines)
+        if any(b.trigger.match(line) for b in core.REGISTRY.blocks)
+    }
+    assert {0, len(lines) - 2} <= expected <= found

@@ -6,6 +6,7 @@ import gc
 
 from ..model import Command, Session
 from ..text import Document
+from . import core
 from .core import REGISTRY, Cursor
 from .session import find_commands
 
@@ -41,9 +42,11 @@ def _scan(doc: Document) -> Session:
         regions.append((command.output_start, command.output_end, command))
 
     combined = REGISTRY.combined()
+    prefilter = REGISTRY.prefilter() if core.LAZY else None
     blocks = REGISTRY.blocks
     starts = index.starts
-    n_lines = len(doc.lines)
+    lines = doc.lines
+    n_lines = len(lines)
     text_len = len(text)
 
     for start, end, cmd in regions:
@@ -59,18 +62,35 @@ def _scan(doc: Document) -> Session:
         # Search from the first unconsumed line each time: lines a parser has
         # read are never scanned again, so a huge block costs one pass.
         while pos < end:
-            m = combined.search(text, starts[pos], end_offset)
-            if m is None:
-                break
-            line = index.line_of(m.start())
+            if prefilter is not None:
+                # a candidate line: every trigger that matches the line itself gets a turn
+                offset = starts[pos]
+                m = prefilter[1].match(text, 0, end_offset) if offset == 0 else None
+                if m is not None:
+                    line = 0
+                else:
+                    # the pattern starts with the line break before the line
+                    m = prefilter[0].search(text, max(offset - 1, 0), end_offset)
+                    if m is None:
+                        break
+                    line = index.line_of(m.start() + 1)
+                text_line = lines[line]
+                order = [i for i, bp in enumerate(blocks) if bp.trigger.match(text_line)]
+                checked = True
+            else:
+                m = combined.search(text, starts[pos], end_offset)
+                if m is None:
+                    break
+                line = index.line_of(m.start())
+                first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
+                order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
+                checked = False
             if line < pos:  # pragma: no cover - search starts at a line start
                 line = pos
-            first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
-            order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
             consumed = False
             for i in order:
                 bp = blocks[i]
-                if i != first_choice and not bp.trigger.match(doc.lines[line]):
+                if not checked and i != first_choice and not bp.trigger.match(lines[line]):
                     continue
                 nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session, text), session, bp.name)
                 if nxt is not None and nxt > line:
