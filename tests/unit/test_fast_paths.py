@@ -220,24 +220,30 @@ def test_the_indexed_dump_reads_as_the_eager_one(variant: int) -> None:
 
 
 def test_usual_records_are_indexed_not_read() -> None:
-    """The records of the usual shape keep only line numbers until asked."""
+    """The records of the usual shape keep only line numbers for their stacks until asked."""
     session, _doc = parse_bytes(POOL_DUMP.encode())
     indexed = [
         r
         for r in session.pool_log
-        if isinstance(r, pool_log.LazyRecord) and r._pending & pool_log._ADDRESS
+        if isinstance(r, pool_log.LazyRecord) and r._pending == pool_log._INDEXED
     ]
     # the first three, the x86 one after the separator and one on each side of the prompt
     assert [r._line for r in indexed] == [8, 13, 16, 40, 45, 49]
     first = indexed[0]
-    assert first._pending == pool_log._ALL
-    assert first.address.value == 0xFFFFE0012A3B4C50
-    assert first._pending == pool_log._ALL & ~pool_log._ADDRESS
+    assert first.stack.range.start.line == 9
+    assert first._pending == pool_log._INDEXED & ~pool_log._STACK
 
 
 def test_the_comparison_sees_a_lazy_difference(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Proof the check can fail: an indexed record that reads its address one column late."""
-    monkeypatch.setattr(pool_log, "_ADDRESS_COLUMN", 12)
+    """Proof the check can fail: indexed records whose header range, read late, is one too long."""
+    original = pool_log.LazyRecord._fill_indexed
+
+    def long_header(
+        rec: pool_log.LazyRecord, bit: int, reader: pool_log.FrameReader, line: int, text: str
+    ) -> None:
+        original(rec, bit, reader, line, text + " ")
+
+    monkeypatch.setattr(pool_log.LazyRecord, "_fill_indexed", long_header)
     lazy, eager = _eager_and_lazy(POOL_DUMP.encode())
     assert _differences(lazy, eager) == ["pool_log"]
 

@@ -12,8 +12,8 @@ Most of a dump is records of one exact shape (a ``Pool block`` header with
 all three values, then plain ``address symbol`` rows, then a blank line).
 Those are found with one regular expression over the whole text, a record per
 match, with no Python work per row; such a record keeps only its line numbers
-and builds its range, address and stack from the text when first asked
-(``_indexed_run``). Any other shape is read by the line loop.
+and reads its stack, header range, size and thread from the text when first
+asked (``_IndexedRun``). Any other shape is read by the line loop.
 
 The other logs (``!verifier 4`` fault injection, ``!verifier 8`` IRQL
 transitions, ``!verifier 0x40`` forced-pending IRPs, and the trace sections
@@ -525,6 +525,8 @@ class _IndexedRun:
         match = _RECORD.match
         count = text.count
         new = object.__new__
+        set_address = _ADDRESS_SLOT.__set__
+        set_range = _REC_RANGE_SLOT.__set__
         pos = starts[i]
         while True:
             m = match(text, pos, end_offset)
@@ -547,10 +549,21 @@ class _IndexedRun:
                 op = op_of(row.group(2)) if row is not None else None
                 k += 1
             rec: LazyRecord = new(LazyRecord)
+            # every reader of the records (the leak analysis, the index) asks each for
+            # its address and range at once: those are built here, the rest on demand
+            a0, a1 = m.span(1)
+            head = starts[i]
+            atext = m.group(1)
+            start = Position(i, 0)
+            set_address(
+                rec,
+                Num(int(atext, 16), atext, Range(Position(i, a0 - head), Position(i, a1 - head))),
+            )
+            set_range(rec, Range(start, Position(last, stop - starts[last])))
             rec.op = op or PoolOp.UNKNOWN
             rec.index = index
             rec.searched_address = searched
-            rec._pending = _ALL
+            rec._pending = _INDEXED
             rec._reader = reader
             rec._line = i
             rec._last = last
@@ -647,9 +660,9 @@ _HEADER_RANGE_SLOT = PoolLogRecord.__dict__["header_range"]
 _ADDRESS_SLOT = PoolLogRecord.__dict__["address"]
 _STACK_SLOT = PoolLogRecord.__dict__["stack"]
 # ``LazyRecord._pending`` bits: the fields still to be read from the text
-_SIZE, _THREAD, _RANGE, _HEADER_RANGE, _ADDRESS, _STACK = 1, 2, 4, 8, 16, 32
-#: Every field an indexed record (``_IndexedRun``) leaves to be read.
-_ALL = _SIZE | _THREAD | _RANGE | _HEADER_RANGE | _ADDRESS | _STACK
+_SIZE, _THREAD, _HEADER_RANGE, _STACK = 1, 2, 4, 8
+#: The fields an indexed record (``_IndexedRun``) leaves to be read.
+_INDEXED = _SIZE | _THREAD | _HEADER_RANGE | _STACK
 #: Where an indexed record's address starts: ``len("Pool block ")``.
 _ADDRESS_COLUMN = 11
 _RECORD_FIELDS = tuple(f.name for f in fields(PoolLogRecord))
@@ -675,10 +688,11 @@ class LazyRecord(PoolLogRecord):
     operation and (through ``LazyStack``) the top frames of records but never
     the size or the thread, so those are read again from the header line
     (``_line``) when asked for. A record of the usual shape found by
-    ``_IndexedRun`` defers its range, header range, address and stack too
-    (from ``_line`` and its last row's line ``_last``): until then it is one
-    small object. Apart from that it behaves as a ``PoolLogRecord`` (copies
-    and pickles are plain ones).
+    ``_IndexedRun`` defers its header range and its stack too (from
+    ``_line`` and its last row's line ``_last``); its address and range are
+    built at once, since every reader of the records asks for them. Apart
+    from that it behaves as a ``PoolLogRecord`` (copies and pickles are plain
+    ones).
     """
 
     __slots__ = ("_last", "_line", "_pending", "_reader")
@@ -713,20 +727,9 @@ class LazyRecord(PoolLogRecord):
         line from column 0: the address is ``text[11:<first comma>]`` and no
         blank needs stripping (nor a pattern matching) here.
         """
-        if bit == _RANGE:
-            last = self._last
-            end = Position(last, len(reader.lines[last]))
-            _REC_RANGE_SLOT.__set__(self, Range(Position(line, 0), end))
-        elif bit == _HEADER_RANGE:
+        if bit == _HEADER_RANGE:
             rng = Range(Position(line, 0), Position(line, len(text)))
             _HEADER_RANGE_SLOT.__set__(self, rng)
-        elif bit == _ADDRESS:
-            a1 = text.find(",", _ADDRESS_COLUMN)
-            atext = text[_ADDRESS_COLUMN:a1]
-            num = Num(
-                int(atext, 16), atext, Range(Position(line, _ADDRESS_COLUMN), Position(line, a1))
-            )
-            _ADDRESS_SLOT.__set__(self, num)
         elif bit == _STACK:
             x64 = text.find(",", _ADDRESS_COLUMN) - _ADDRESS_COLUMN > 8
             stack = LazyStack.unbuilt(reader, line + 1, 0, self._last, text, x64)
@@ -763,18 +766,6 @@ class LazyRecord(PoolLogRecord):
         _THREAD_SLOT.__set__(self, value)
 
     @property
-    def range(self) -> Range:
-        if self._pending & _RANGE:
-            self._fill(_RANGE)
-        value: Range = _REC_RANGE_SLOT.__get__(self, PoolLogRecord)
-        return value
-
-    @range.setter
-    def range(self, value: Range) -> None:
-        self._settle(_RANGE)
-        _REC_RANGE_SLOT.__set__(self, value)
-
-    @property
     def header_range(self) -> Range:
         if self._pending & _HEADER_RANGE:
             self._fill(_HEADER_RANGE)
@@ -785,18 +776,6 @@ class LazyRecord(PoolLogRecord):
     def header_range(self, value: Range) -> None:
         self._settle(_HEADER_RANGE)
         _HEADER_RANGE_SLOT.__set__(self, value)
-
-    @property
-    def address(self) -> Num:
-        if self._pending & _ADDRESS:
-            self._fill(_ADDRESS)
-        value: Num = _ADDRESS_SLOT.__get__(self, PoolLogRecord)
-        return value
-
-    @address.setter
-    def address(self, value: Num) -> None:
-        self._settle(_ADDRESS)
-        _ADDRESS_SLOT.__set__(self, value)
 
     @property
     def stack(self) -> Stack:

@@ -41,8 +41,8 @@ def _scan(doc: Document) -> Session:
     for command in session.commands:
         regions.append((command.output_start, command.output_end, command))
 
-    combined = REGISTRY.combined()
     prefilter = REGISTRY.prefilter() if core.LAZY else None
+    combined = REGISTRY.combined() if prefilter is None else None
     blocks = REGISTRY.blocks
     starts = index.starts
     lines = doc.lines
@@ -78,6 +78,7 @@ def _scan(doc: Document) -> Session:
                 order = [i for i, bp in enumerate(blocks) if bp.trigger.match(text_line)]
                 checked = True
             else:
+                assert combined is not None
                 m = combined.search(text, starts[pos], end_offset)
                 if m is None:
                     break
