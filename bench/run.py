@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     everything: dict[str, Any] = {}
     print("kdlens benchmark (times in seconds; memory is peak RSS growth)\n", flush=True)
     for path in logs:
-        cli = args.cli == "all" or (args.cli == "session" and path == DEFAULT_LOG)
+        cli = args.cli == "all" or (args.cli == "session" and path.resolve() == DEFAULT_LOG)
         runs = measure(path, repeat, not args.no_analyze, cli)
         if args.profile:
             runs["profile"] = _run_child("profile", path)
