@@ -42,8 +42,9 @@ lint: venv
 	$(BIN)/ruff format --check server tests bench tools
 	$(BIN)/mypy
 
+# `make bench BIG=1` adds a generated 360 MB log, `HUGE=1` a 1 GB one.
 bench: venv
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(BIG),--big) $(if $(HUGE),--huge)
 	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/pdb.py
 

@@ -10,6 +10,12 @@ and size always produce the same bytes.
 
     python bench/gen.py OUT.log                 # the full-size session
     python bench/gen.py OUT.log --lines 300000  # exactly 300,000 lines
+    python bench/gen.py OUT.log --noise-mb 360  # 360 MB of driver prints, then a session
+
+The ``--noise-mb`` log is what a long debugging run writes when a driver
+prints a lot: hundreds of megabytes of ``DbgPrint`` lines with no prompt in
+them, then one short leak session (bug check, ``!verifier 3``, a pool-log
+dump) at the end. It is written in chunks, never held whole in memory.
 """
 
 from __future__ import annotations
@@ -674,6 +680,56 @@ def write(path: Path, seed: int = 1, lines: int | None = None, crlf: bool = Fals
     return path
 
 
+#: ``DbgPrint`` line shapes of the noise log (``{n}`` a counter, ``{a}`` an address,
+#: ``{v}`` a small hex value, ``{c}`` a processor, ``{t}`` a time stamp).
+NOISE_TEMPLATES = (
+    "MyDriver: [{c}] IoctlDispatch: code 0x{v:08x} status 0x0 bytes {n}",
+    "MyDriver: [{c}] DmaBuildWorkItem: item {a} len 0x{v:x}",
+    "[{t}] StorHelp: TxProcessMapping queued request {a} ({n} pending)",
+    "NetFlt: RxReleaseRequest: buffer {a} returned, refcount {v}",
+    "MyDriver: QueueCleanupContext -> context {a}, flags 0x{v:04x}",
+    "StorHelp!TimerProcessQueueEntry: tick {n} elapsed {v} ms",
+    "[{t}] MyDriver: PowerCompleteBuffers: D0 -> D3 transition for device {a}",
+    "NetFlt: WmiCleanupMapping: mapping {n} freed at {a}",
+)
+
+
+def noise_lines(rng: random.Random, count: int, start: int) -> list[str]:
+    """``count`` driver debug prints, numbered from ``start``; never a prompt."""
+    out: list[str] = []
+    templates = NOISE_TEMPLATES
+    for n in range(start, start + count):
+        ms = n * 7
+        out.append(
+            templates[n % len(templates)].format(
+                n=n,
+                a=h16(0xFFFFE00000000000 + rng.randrange(0, 1 << 30) * 0x10),
+                v=rng.randrange(0, 1 << 16),
+                c=n % 8,
+                t=f"{ms // 3_600_000 % 24:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}",
+            )
+        )
+    return out
+
+
+def write_noise(path: Path, megabytes: int, seed: int = 1, tail_lines: int = 60_000) -> Path:
+    """About ``megabytes`` MB of driver prints, then a ``tail_lines``-line leak session."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    tail = build(seed, tail_lines).encode("ascii")
+    budget = max(0, megabytes * 1_000_000 - len(tail))
+    written = 0
+    n = 0
+    with path.open("wb") as f:
+        while written < budget:
+            chunk = ("\n".join(noise_lines(rng, 20_000, n)) + "\n").encode("ascii")
+            n += 20_000
+            f.write(chunk)
+            written += len(chunk)
+        f.write(tail)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -682,8 +738,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--lines", type=int, default=None, help="write exactly this many lines")
     ap.add_argument("--crlf", action="store_true", help="CRLF line ends, as .logopen writes them")
+    ap.add_argument(
+        "--noise-mb",
+        type=int,
+        default=None,
+        help="write this many MB of driver prints followed by a short leak session",
+    )
     args = ap.parse_args(argv)
-    path = write(args.out, args.seed, args.lines, args.crlf)
+    if args.noise_mb is not None:
+        path = write_noise(args.out, args.noise_mb, args.seed)
+    else:
+        path = write(args.out, args.seed, args.lines, args.crlf)
     size = path.stat().st_size
     with path.open("rb") as f:
         count = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))

@@ -8,6 +8,13 @@ line and nothing else: a record's frames (and the stack's range) are read
 from the text when first asked for (``LazyStack``), with symbol splits
 cached, and so are its size and thread (``LazyRecord``).
 
+Most of a dump is records of one exact shape (a ``Pool block`` header with
+all three values, then plain ``address symbol`` rows, then a blank line).
+Those are found with one regular expression over the whole text, a record per
+match, with no Python work per row; such a record keeps only its line numbers
+and reads its stack, header range, size and thread from the text when first
+asked (``_IndexedRun``). Any other shape is read by the line loop.
+
 The other logs (``!verifier 4`` fault injection, ``!verifier 8`` IRQL
 transitions, ``!verifier 0x40`` forced-pending IRPs, and the trace sections
 that close a ``!verifier 0xf`` report) become ``Stack(kind=TRACE)`` entries in
@@ -34,6 +41,7 @@ from ..model import (
     SymbolRef,
 )
 from ..numbers import hex_int, parse_hex
+from . import core
 from .core import Cursor, block, split_cached
 
 # A frame row: ``81b250cd nt!IovAllocateMdl+0x3d`` (any indentation; ``# `` is a docs artifact).
@@ -47,6 +55,15 @@ _FRAME = re.compile(
 _PLAIN_FRAME = re.compile(r"([0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?) (\S(?:.*\S)?)$")
 #: The same without groups, for the loop that only tests rows.
 _PLAIN_FRAME_TEST = re.compile(r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? \S(?:.*\S)?$")
+#: A whole record of the usual shape in the joined text: the header with its
+#: three values and nothing around them, then rows each of which ``_PLAIN_FRAME``
+#: matches (the first row's symbol is group 4). ``(?![^\n])`` ends a row at its
+#: line break (or the end of the region) only, as ``$`` ends a ``_PLAIN_FRAME``.
+_RECORD = re.compile(
+    r"Pool block ([0-9a-fA-F]{1,16}), Size ([0-9a-fA-F]{1,16}), Thread ([0-9a-fA-F]{1,16})\n"
+    r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? (\S(?:[^\n]*\S)?)(?![^\n])"
+    r"(?:\n[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})? \S(?:[^\n]*\S)?(?![^\n]))*"
+)
 _HEADER = re.compile(
     r"[ \t]*Pool block[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*),[ \t]*Size[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*)"
     r"(?:,[ \t]*Thread[ \t]+((?:0x)?[0-9a-fA-F][0-9a-fA-F`]*))?[ \t]*$"
@@ -385,7 +402,8 @@ def pool_log(cur: Cursor) -> int | None:
     match_plain = _PLAIN_FRAME.match
     match_header = _HEADER.match
     append_record = records.append
-    lazy = reader.plain and _LAZY_OK
+    lazy = reader.plain and _LAZY_OK and core.LAZY
+    run = _IndexedRun(cur, reader, end) if lazy and cur.whole is not None else None
 
     # The frame loop only looks at a record's top rows (for the operation); once
     # that is settled a row is only tested, first with the cheap pattern of the
@@ -399,7 +417,13 @@ def pool_log(cur: Cursor) -> int | None:
     settled = False
     stop = end
     nf = cur.line - 1  # the last non-frame line seen
-    for i in range(cur.line, end):
+    i = cur.line - 1
+    while True:
+        i += 1
+        if i >= end:
+            if end - 1 > nf:
+                last = end - 1
+            break
         line = lines[i]
         if settled:
             if match_test(line) or match_frame(line):
@@ -443,6 +467,13 @@ def pool_log(cur: Cursor) -> int | None:
                 head = None
                 settled = False
             if h is not None:
+                if run is not None:
+                    # records of the usual shape from here on: indexed, not read row by row
+                    nxt, index = run.records(i, index, searched)
+                    if nxt > i:
+                        nf = nxt - 1  # as the line loop leaves it: a blank line or the line before
+                        i = nxt - 1
+                        continue
                 head, head_line, count, op = h, i, 0, None
             elif p is not None:
                 index = 0
@@ -453,14 +484,95 @@ def pool_log(cur: Cursor) -> int | None:
             continue
         stop = i
         break
-    else:
-        if end - 1 > nf:
-            last = end - 1
     if head is not None:
         append_record(
             _record(reader, head_line, head, count, first, first_col, last, op, index, searched)
         )
     return stop if stop > cur.line else None
+
+
+class _IndexedRun:
+    """Reads runs of usual-shape records with one ``_RECORD`` match each.
+
+    A record is taken only when the line after it is blank, the next header
+    or the region's end: exactly the records the line loop would close there
+    with the same lines, so every field it would have built can be built
+    later from the header line and the last row's line (``LazyRecord``).
+    """
+
+    __slots__ = ("end", "end_offset", "lines", "reader", "records_", "starts", "text", "text_len")
+
+    def __init__(self, cur: Cursor, reader: FrameReader, end: int) -> None:
+        assert cur.whole is not None
+        self.text = cur.whole
+        self.text_len = len(self.text)
+        self.starts = cur.doc.line_index().starts
+        self.lines = cur.doc.lines
+        self.end = end
+        self.end_offset = self.starts[end] if end < len(self.starts) else self.text_len
+        self.reader = reader
+        self.records_ = cur.session.pool_log
+
+    def records(self, i: int, index: int, searched: int | None) -> tuple[int, int]:
+        """Take records from line ``i`` on; the first line not taken, and the next index."""
+        text = self.text
+        end = self.end
+        end_offset = self.end_offset
+        starts = self.starts
+        lines = self.lines
+        reader = self.reader
+        append = self.records_.append
+        match = _RECORD.match
+        count = text.count
+        new = object.__new__
+        set_address = _ADDRESS_SLOT.__set__
+        set_range = _REC_RANGE_SLOT.__set__
+        pos = starts[i]
+        while True:
+            m = match(text, pos, end_offset)
+            if m is None:
+                return i, index
+            stop = m.end()
+            last = i + 1 + count("\n", starts[i + 1], stop)
+            after = last + 1
+            if after < end:
+                nxt = stop + 1  # the offset of line ``after``
+                blank = nxt == self.text_len or text[nxt] == "\n"
+                if not blank and not text.startswith("Pool block ", nxt):
+                    return i, index  # the line loop decides what follows
+            else:
+                blank = False
+            op = op_of(m.group(4))
+            k = i + 2
+            while op is None and k <= last and k < i + 1 + _OP_FRAMES:
+                row = _PLAIN_FRAME.match(lines[k])
+                op = op_of(row.group(2)) if row is not None else None
+                k += 1
+            rec: LazyRecord = new(LazyRecord)
+            # every reader of the records (the leak analysis, the index) asks each for
+            # its address and range at once: those are built here, the rest on demand
+            a0, a1 = m.span(1)
+            head = starts[i]
+            atext = m.group(1)
+            start = Position(i, 0)
+            set_address(
+                rec,
+                Num(int(atext, 16), atext, Range(Position(i, a0 - head), Position(i, a1 - head))),
+            )
+            set_range(rec, Range(start, Position(last, stop - starts[last])))
+            rec.op = op or PoolOp.UNKNOWN
+            rec.index = index
+            rec.searched_address = searched
+            rec._pending = _INDEXED
+            rec._reader = reader
+            rec._line = i
+            rec._last = last
+            append(rec)
+            index += 1
+            i = after + 1 if blank else after
+            if i >= end:
+                return i, index
+            pos = starts[i]
 
 
 def _header_values(head: Match[str]) -> bool:
@@ -543,7 +655,16 @@ def _whole_record(
 
 _SIZE_SLOT = PoolLogRecord.__dict__["size"]  # member descriptors of the deferred fields
 _THREAD_SLOT = PoolLogRecord.__dict__["thread"]
-_SIZE, _THREAD = 1, 2  # ``LazyRecord._pending`` bits
+_REC_RANGE_SLOT = PoolLogRecord.__dict__["range"]
+_HEADER_RANGE_SLOT = PoolLogRecord.__dict__["header_range"]
+_ADDRESS_SLOT = PoolLogRecord.__dict__["address"]
+_STACK_SLOT = PoolLogRecord.__dict__["stack"]
+# ``LazyRecord._pending`` bits: the fields still to be read from the text
+_SIZE, _THREAD, _HEADER_RANGE, _STACK = 1, 2, 4, 8
+#: The fields an indexed record (``_IndexedRun``) leaves to be read.
+_INDEXED = _SIZE | _THREAD | _HEADER_RANGE | _STACK
+#: Where an indexed record's address starts: ``len("Pool block ")``.
+_ADDRESS_COLUMN = 11
 _RECORD_FIELDS = tuple(f.name for f in fields(PoolLogRecord))
 #: ``LazyRecord`` sets a record's slots itself; it is only used while
 #: ``PoolLogRecord`` has exactly the fields it knows (else records are built whole).
@@ -561,33 +682,58 @@ _LAZY_OK = _STACK_DIRECT and _RECORD_FIELDS == (
 
 
 class LazyRecord(PoolLogRecord):
-    """A ``PoolLogRecord`` whose ``size`` and ``thread`` are read on first access.
+    """A ``PoolLogRecord`` whose fields are read from the log text on first access.
 
     A full dump has 65,536 records; analysis reads the address, range, index,
     operation and (through ``LazyStack``) the top frames of records but never
     the size or the thread, so those are read again from the header line
-    (``_line``) when asked for. Apart from that it behaves as a
-    ``PoolLogRecord`` (copies and pickles are plain ones).
+    (``_line``) when asked for. A record of the usual shape found by
+    ``_IndexedRun`` defers its header range and its stack too (from
+    ``_line`` and its last row's line ``_last``); its address and range are
+    built at once, since every reader of the records asks for them. Apart
+    from that it behaves as a ``PoolLogRecord`` (copies and pickles are plain
+    ones).
     """
 
-    __slots__ = ("_line", "_pending", "_reader")
+    __slots__ = ("_last", "_line", "_pending", "_reader")
     _pending: int
     _reader: FrameReader | None
     _line: int
+    _last: int
 
     def _fill(self, bit: int) -> None:
-        """Read the deferred field ``bit`` from the header line."""
+        """Read the deferred field ``bit`` from the header line (and the last row's)."""
         reader = self._reader
         if reader is None:  # pragma: no cover - a pending field always has its reader
             return
         line = self._line
-        head = _HEADER.match(reader.lines[line])
-        if head is not None:  # it matched when the record was made
-            if bit == _SIZE:
-                _SIZE_SLOT.__set__(self, reader.num(line, head, 2))
-            else:
-                _THREAD_SLOT.__set__(self, reader.num(line, head, 3))
+        text = reader.lines[line]
+        if bit & (_SIZE | _THREAD):
+            head = _HEADER.match(text)
+            if head is not None:  # it matched when the record was made
+                if bit == _SIZE:
+                    _SIZE_SLOT.__set__(self, reader.num(line, head, 2))
+                else:
+                    _THREAD_SLOT.__set__(self, reader.num(line, head, 3))
+        else:
+            self._fill_indexed(bit, reader, line, text)
         self._settle(bit)
+
+    def _fill_indexed(self, bit: int, reader: FrameReader, line: int, text: str) -> None:
+        """A field of an indexed record, built as ``_lazy_record`` builds it.
+
+        ``_RECORD`` admits only ``Pool block <1-16 hex digits>, ...`` from
+        column 0 with nothing after the thread, and a first row on the next
+        line from column 0: the address is ``text[11:<first comma>]`` and no
+        blank needs stripping (nor a pattern matching) here.
+        """
+        if bit == _HEADER_RANGE:
+            rng = Range(Position(line, 0), Position(line, len(text)))
+            _HEADER_RANGE_SLOT.__set__(self, rng)
+        elif bit == _STACK:
+            x64 = text.find(",", _ADDRESS_COLUMN) - _ADDRESS_COLUMN > 8
+            stack = LazyStack.unbuilt(reader, line + 1, 0, self._last, text, x64)
+            _STACK_SLOT.__set__(self, stack)
 
     def _settle(self, bit: int) -> None:
         """Mark field ``bit`` as read (or set by ``__init__`` or an assignment)."""
@@ -618,6 +764,30 @@ class LazyRecord(PoolLogRecord):
     def thread(self, value: Num | None) -> None:
         self._settle(_THREAD)
         _THREAD_SLOT.__set__(self, value)
+
+    @property
+    def header_range(self) -> Range:
+        if self._pending & _HEADER_RANGE:
+            self._fill(_HEADER_RANGE)
+        value: Range = _HEADER_RANGE_SLOT.__get__(self, PoolLogRecord)
+        return value
+
+    @header_range.setter
+    def header_range(self, value: Range) -> None:
+        self._settle(_HEADER_RANGE)
+        _HEADER_RANGE_SLOT.__set__(self, value)
+
+    @property
+    def stack(self) -> Stack:
+        if self._pending & _STACK:
+            self._fill(_STACK)
+        value: Stack = _STACK_SLOT.__get__(self, PoolLogRecord)
+        return value
+
+    @stack.setter
+    def stack(self, value: Stack) -> None:
+        self._settle(_STACK)
+        _STACK_SLOT.__set__(self, value)
 
     def _fields(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in _RECORD_FIELDS)
@@ -662,10 +832,12 @@ def _lazy_record(
     header_start = Position(line, lead)
     x64 = len(atext) - (2 if atext[:2] in ("0x", "0X") else 0) > 8
     rec: LazyRecord = object.__new__(LazyRecord)
-    rec.range = Range(header_start, Position(last, len(reader.lines[last].rstrip(" \t"))))
-    rec.header_range = Range(header_start, Position(line, len(text.rstrip())))
-    rec.address = Num(value, atext, Range(Position(line, a0), Position(line, a1)))
-    rec.stack = LazyStack.unbuilt(reader, first, first_col, last, text.strip(), x64)
+    # straight into the slots: the properties' setters would mark fields read one by one
+    end = Position(last, len(reader.lines[last].rstrip(" \t")))
+    _REC_RANGE_SLOT.__set__(rec, Range(header_start, end))
+    _HEADER_RANGE_SLOT.__set__(rec, Range(header_start, Position(line, len(text.rstrip()))))
+    _ADDRESS_SLOT.__set__(rec, Num(value, atext, Range(Position(line, a0), Position(line, a1))))
+    _STACK_SLOT.__set__(rec, LazyStack.unbuilt(reader, first, first_col, last, text.strip(), x64))
     rec.op = op or PoolOp.UNKNOWN
     rec.index = index
     rec.searched_address = searched

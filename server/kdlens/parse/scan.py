@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
 from ..model import Command, Session
-from ..text import Document, LineIndex
+from ..text import Document
+from . import core
 from .core import REGISTRY, Cursor
 from .session import find_commands
 
@@ -11,12 +14,24 @@ from .session import find_commands
 def scan(doc: Document) -> Session:
     """Read ``doc`` into a ``Session``. Never raises for any input text.
 
-    Callers reading big logs pause the cyclic collector around this (see
-    ``kdlens.pipeline``): it makes millions of small records and no cycles.
+    The cyclic collector is paused meanwhile (``kdlens.pipeline`` pauses it
+    around analysis too): parsing makes up to millions of small records and
+    no cycles, and the collector's passes over them would cost as much as the
+    parsing itself.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(doc)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(doc: Document) -> Session:
     session = Session(line_count=len(doc))
     text = doc.matching_text()
-    index = LineIndex(doc.lines)
+    index = doc.line_index()
     session.commands = find_commands(doc, text, index)
 
     regions: list[tuple[int, int, Command | None]] = []
@@ -26,10 +41,12 @@ def scan(doc: Document) -> Session:
     for command in session.commands:
         regions.append((command.output_start, command.output_end, command))
 
-    combined = REGISTRY.combined()
+    prefilter = REGISTRY.prefilter() if core.LAZY else None
+    combined = REGISTRY.combined() if prefilter is None else None
     blocks = REGISTRY.blocks
     starts = index.starts
-    n_lines = len(doc.lines)
+    lines = doc.lines
+    n_lines = len(lines)
     text_len = len(text)
 
     for start, end, cmd in regions:
@@ -37,7 +54,7 @@ def scan(doc: Document) -> Session:
         if cmd is not None and start < end:
             for cp in REGISTRY.commands:
                 if cp.verbs.match(cmd.text):
-                    nxt = _run(cp.fn, Cursor(doc, start, end, cmd, session), session, cp.name)
+                    nxt = _run(cp.fn, Cursor(doc, start, end, cmd, session, text), session, cp.name)
                     if nxt is not None and nxt > pos:
                         pos = min(nxt, end)
                     break
@@ -45,20 +62,38 @@ def scan(doc: Document) -> Session:
         # Search from the first unconsumed line each time: lines a parser has
         # read are never scanned again, so a huge block costs one pass.
         while pos < end:
-            m = combined.search(text, starts[pos], end_offset)
-            if m is None:
-                break
-            line = index.line_of(m.start())
+            if prefilter is not None:
+                # a candidate line: every trigger that matches the line itself gets a turn
+                offset = starts[pos]
+                m = prefilter[1].match(text, 0, end_offset) if offset == 0 else None
+                if m is not None:
+                    line = 0
+                else:
+                    # the pattern starts with the line break before the line
+                    m = prefilter[0].search(text, max(offset - 1, 0), end_offset)
+                    if m is None:
+                        break
+                    line = index.line_of(m.start() + 1)
+                text_line = lines[line]
+                order = [i for i, bp in enumerate(blocks) if bp.trigger.match(text_line)]
+                checked = True
+            else:
+                assert combined is not None
+                m = combined.search(text, starts[pos], end_offset)
+                if m is None:
+                    break
+                line = index.line_of(m.start())
+                first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
+                order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
+                checked = False
             if line < pos:  # pragma: no cover - search starts at a line start
                 line = pos
-            first_choice = int(m.lastgroup[1:]) if m.lastgroup else -1
-            order = [first_choice] + [i for i in range(len(blocks)) if i != first_choice]
             consumed = False
             for i in order:
                 bp = blocks[i]
-                if i != first_choice and not bp.trigger.match(doc.lines[line]):
+                if not checked and i != first_choice and not bp.trigger.match(lines[line]):
                     continue
-                nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session), session, bp.name)
+                nxt = _run(bp.fn, Cursor(doc, line, end, cmd, session, text), session, bp.name)
                 if nxt is not None and nxt > line:
                     pos = min(nxt, end)
                     consumed = True
