@@ -10,7 +10,6 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from ...features.hints import Hint, HintKind, Lens, inlay_hints, lenses
-from ...model import Range
 from ..convert import Columns
 from ..server import KdlensServer, guard
 from .actions import COPY_COMMAND
@@ -48,7 +47,7 @@ def register(server: KdlensServer) -> None:
         if snap is None:
             return []
         cols = ls.columns(snap)
-        rng = Range(cols.model_position(params.range.start), cols.model_position(params.range.end))
+        rng = cols.model_range(params.range)
         hints = inlay_hints(snap.analysis, snap.index, snap.lines, rng)
         return [to_inlay_hint(cols, h) for h in hints]
 

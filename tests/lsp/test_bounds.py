@@ -1,0 +1,157 @@
+"""Requests as wide as the protocol allows, and big legal logs, through the real server.
+
+Every request here is bounded by ``asyncio.wait_for``: a generous bound that
+only catches a server stuck on a request (the inlay-hint range up to line
+2**31-1 used to take minutes), not a timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from helpers import REPO
+from lsp_support import open_log, wait_diagnostics
+
+pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
+
+EXAMPLE = REPO / "examples" / "mydriver-leak" / "kd-session.log"
+MAX = 2147483647
+#: Catches a hang; not a speed requirement.
+HANG = 20.0
+
+T = TypeVar("T")
+
+
+async def answer(request: Awaitable[T], bound: float = HANG) -> T:
+    return await asyncio.wait_for(request, bound)
+
+
+def _pos(line: int, character: int) -> lsp.Position:
+    return lsp.Position(line=line, character=character)
+
+
+def _range(a: tuple[int, int], b: tuple[int, int]) -> lsp.Range:
+    return lsp.Range(start=_pos(*a), end=_pos(*b))
+
+
+async def _example(client: LanguageClient, workspace: Path) -> tuple[str, list[str]]:
+    path = workspace / "example.log"
+    shutil.copy(EXAMPLE, path)
+    text = path.read_text(encoding="utf-8")
+    uri = open_log(client, path)
+    await wait_diagnostics(client, uri, lambda d: any(x.code == "leaked-allocation" for x in d))
+    return uri, text.split("\n")
+
+
+async def _hints(client: LanguageClient, uri: str, rng: lsp.Range) -> list[lsp.InlayHint]:
+    got = await answer(
+        client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(text_document=lsp.TextDocumentIdentifier(uri=uri), range=rng)
+        )
+    )
+    return list(got or [])
+
+
+async def test_inlay_hints_up_to_the_last_possible_line(
+    client: LanguageClient, workspace: Path
+) -> None:
+    uri, lines = await _example(client, workspace)
+    whole = await _hints(client, uri, _range((0, 0), (len(lines) - 1, len(lines[-1]))))
+    assert any("leaked allocation" in str(h.label) for h in whole)
+    widest = await _hints(client, uri, _range((0, 0), (MAX, MAX)))
+    assert widest == whole
+    # the same again, so a second request is not stuck behind the first
+    assert await _hints(client, uri, _range((0, 0), (MAX, 0))) == whole
+
+
+async def test_inlay_hints_for_a_range_that_starts_after_it_ends(
+    client: LanguageClient, workspace: Path
+) -> None:
+    uri, lines = await _example(client, workspace)
+    whole = await _hints(client, uri, _range((0, 0), (len(lines) - 1, len(lines[-1]))))
+    assert await _hints(client, uri, _range((MAX, MAX), (0, 0))) == whole
+    forward = await _hints(client, uri, _range((260, 0), (300, 0)))
+    assert forward and forward != whole
+    assert await _hints(client, uri, _range((300, 0), (260, 0))) == forward
+    assert await _hints(client, uri, _range((len(lines) + 10, 0), (MAX, MAX))) == []
+
+
+async def test_code_actions_over_the_widest_range(client: LanguageClient, workspace: Path) -> None:
+    uri, lines = await _example(client, workspace)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+
+    async def actions(rng: lsp.Range) -> list[lsp.CodeAction | lsp.Command]:
+        got = await answer(
+            client.text_document_code_action_async(
+                lsp.CodeActionParams(
+                    text_document=doc, range=rng, context=lsp.CodeActionContext(diagnostics=[])
+                )
+            )
+        )
+        return list(got or [])
+
+    whole = await actions(_range((0, 0), (len(lines) - 1, len(lines[-1]))))
+    assert any(".reload /f" in a.title for a in whole)
+    assert await actions(_range((0, 0), (MAX, MAX))) == whole
+    assert await actions(_range((MAX, MAX), (0, 0))) == whole
+
+
+async def test_positions_past_the_line_or_the_document(
+    client: LanguageClient, workspace: Path
+) -> None:
+    uri, lines = await _example(client, workspace)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    row = next(
+        i
+        for i, t in enumerate(lines)
+        if t.strip().startswith("0x") and t.rstrip().endswith("MyDriver!DeviceControlDispatch")
+    )
+    end = len(lines[row].rstrip())
+    at_end = await answer(
+        client.text_document_hover_async(
+            lsp.HoverParams(text_document=doc, position=_pos(row, end))
+        )
+    )
+    assert at_end is not None
+    past = await answer(
+        client.text_document_hover_async(
+            lsp.HoverParams(text_document=doc, position=_pos(row, MAX))
+        )
+    )
+    assert past is not None and past.contents == at_end.contents
+    for line in (len(lines) + 3, MAX):
+        where = _pos(line, MAX)
+        assert (
+            await answer(
+                client.text_document_hover_async(lsp.HoverParams(text_document=doc, position=where))
+            )
+            is None
+        )
+        assert (
+            await answer(
+                client.text_document_definition_async(
+                    lsp.DefinitionParams(text_document=doc, position=where)
+                )
+            )
+            is None
+        )
+        assert (
+            await answer(
+                client.text_document_references_async(
+                    lsp.ReferenceParams(
+                        text_document=doc,
+                        position=where,
+                        context=lsp.ReferenceContext(include_declaration=True),
+                    )
+                )
+            )
+            is None
+        )
