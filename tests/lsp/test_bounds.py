@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,8 +17,10 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
+from kdlens.features.outline_bounds import MAX_CHILDREN
+
 from helpers import REPO
-from lsp_support import open_log, wait_diagnostics
+from lsp_support import open_log, prompt_only_log, wait_diagnostics
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 
@@ -26,6 +28,8 @@ EXAMPLE = REPO / "examples" / "mydriver-leak" / "kd-session.log"
 MAX = 2147483647
 #: Catches a hang; not a speed requirement.
 HANG = 20.0
+#: The same for requests on logs of several megabytes, whose analysis takes seconds.
+BIG = 120.0
 
 T = TypeVar("T")
 
@@ -155,3 +159,41 @@ async def test_positions_past_the_line_or_the_document(
             )
             is None
         )
+
+
+# --------------------------------------------------------------------------- big legal logs
+
+
+def _symbol_count(symbols: Sequence[lsp.DocumentSymbol]) -> int:
+    return sum(1 + _symbol_count(s.children or []) for s in symbols)
+
+
+async def test_the_outline_of_half_a_million_prompts_is_bounded(
+    client: LanguageClient, workspace: Path
+) -> None:
+    path = workspace / "prompts.log"
+    path.write_text(prompt_only_log(500_000), encoding="utf-8")
+    uri = open_log(client, path)
+    await wait_diagnostics(client, uri, timeout=BIG)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    # several seconds of work on a loaded machine: the bound only catches a hang
+    symbols = await answer(
+        client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=doc)),
+        BIG,
+    )
+    assert symbols is not None
+    assert all(isinstance(s, lsp.DocumentSymbol) for s in symbols)
+    tree = [s for s in symbols if isinstance(s, lsp.DocumentSymbol)]
+    assert [s.name for s in tree] == ["500,000 commands without output"]
+    assert _symbol_count(tree) == 1 + MAX_CHILDREN + 1
+    assert tree[0].range.end.line == 499_999
+    assert (tree[0].children or [])[-1].name == f"... {500_000 - MAX_CHILDREN:,} more"
+    # asked again (breadcrumbs do), the same answer
+    again = await answer(
+        client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=doc))
+    )
+    assert again == symbols
+    folds = await answer(
+        client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=doc))
+    )
+    assert list(folds or []) == []

@@ -1,10 +1,24 @@
-"""Document symbols and folding ranges: the session outline, mapped to the protocol."""
+"""Document symbols and folding ranges: the session outline, mapped to the protocol.
+
+A big log's outline is costly to build (seconds for 500,000 prompts) and
+would be huge to send; ``features.outline_bounds`` cuts it to a readable
+size, and the answer is built once per snapshot in a worker thread, so the
+event loop keeps answering other requests meanwhile and the next request
+(editors ask again after each edit, for breadcrumbs) costs nothing.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 from lsprotocol import types as lsp
 
 from ...features.outline import Fold, NodeKind, OutlineNode, folds, outline
+from ...features.outline_bounds import bound_folds, bound_outline
+from ...pipeline import Snapshot
 from ..convert import Columns
 from ..server import KdlensServer, guard
 
@@ -26,7 +40,8 @@ _KINDS = {
 def to_symbol(cols: Columns, node: OutlineNode) -> lsp.DocumentSymbol:
     return lsp.DocumentSymbol(
         name=node.name or "?",  # the protocol rejects empty names
-        kind=_KINDS[node.kind],
+        # a node kind added to the outline before it has an icon here still shows
+        kind=_KINDS.get(node.kind, lsp.SymbolKind.Object),
         range=cols.range(node.range),
         selection_range=cols.range(node.selection),
         detail=node.detail or None,
@@ -42,7 +57,58 @@ def to_folding_range(fold: Fold) -> lsp.FoldingRange:
     )
 
 
+def symbols(snap: Snapshot, cols: Columns) -> list[lsp.DocumentSymbol]:
+    """The bounded outline of ``snap`` in protocol shape."""
+    return [to_symbol(cols, n) for n in bound_outline(outline(snap.analysis, snap.lines))]
+
+
+def folding_ranges(snap: Snapshot) -> list[lsp.FoldingRange]:
+    return [to_folding_range(f) for f in bound_folds(folds(snap.analysis, snap.lines))]
+
+
+T = TypeVar("T")
+
+
+class PerSnapshot(Generic[T]):
+    """One answer per open log's current snapshot, computed once off the event loop.
+
+    Requests arriving while it is computed share the computation; a request
+    cancelled meanwhile does not cancel it. The entry of a log is dropped when
+    a newer snapshot is published or the log closes, so no old snapshot is
+    kept alive here.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, compute: Callable[[Snapshot], T]) -> None:
+        self._pool = pool
+        self._compute = compute
+        self._by_uri: dict[str, tuple[Snapshot, asyncio.Future[T]]] = {}
+
+    async def get(self, snap: Snapshot) -> T:
+        hit = self._by_uri.get(snap.uri)
+        if hit is None or hit[0] is not snap:
+            future = asyncio.get_running_loop().run_in_executor(self._pool, self._compute, snap)
+            hit = (snap, future)
+            self._by_uri[snap.uri] = hit
+        return await asyncio.shield(hit[1])
+
+    def drop(self, uri: str) -> None:
+        self._by_uri.pop(uri, None)
+
+
 def register(server: KdlensServer) -> None:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-outline")
+    outlines: PerSnapshot[list[lsp.DocumentSymbol]] = PerSnapshot(
+        pool, lambda snap: symbols(snap, server.columns(snap))
+    )
+    fold_answers: PerSnapshot[list[lsp.FoldingRange]] = PerSnapshot(pool, folding_ranges)
+
+    def drop(uri: str) -> None:
+        outlines.drop(uri)
+        fold_answers.drop(uri)
+
+    server.on_snapshot.append(lambda snap: drop(snap.uri))
+    server.on_forget.append(drop)
+
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     @guard(lambda: [])
     async def document_symbol(
@@ -51,8 +117,7 @@ def register(server: KdlensServer) -> None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return []
-        cols = ls.columns(snap)
-        return [to_symbol(cols, n) for n in outline(snap.analysis, snap.lines)]
+        return await outlines.get(snap)
 
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     @guard(lambda: [])
@@ -62,4 +127,4 @@ def register(server: KdlensServer) -> None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return []
-        return [to_folding_range(f) for f in folds(snap.analysis, snap.lines)]
+        return await fold_answers.get(snap)
