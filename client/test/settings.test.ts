@@ -8,6 +8,7 @@ test("every manifest setting but the extension's own goes to the server", () => 
   const keys = serverSettingKeys(Object.keys(manifest.contributes.configuration.properties));
   assert.deepEqual(keys.sort(), [
     "allocatorWrappers",
+    "maxDiagnostics",
     "myModules",
     "sourceMap",
     "symbolPath",
