@@ -57,8 +57,8 @@ def pool_table_log(rows: int, weights: Sequence[int] = (3, 2, 1)) -> str:
     """A 0xC4/0x62 session whose Pool Allocations table has ``rows`` leaked rows.
 
     Rows cycle through ``POOL_TABLE_SITES`` in blocks following ``weights`` (3:2:1 by
-    default), so how many rows each site allocated is known without parsing:
-    ``pool_table_counts``. One ``ln`` per caller gives each site its source line.
+    default), so which site allocated each row is known without parsing
+    (``row_sites``). One ``ln`` per caller gives each site its source line.
     """
     out = [
         "kd> !analyze -v",
@@ -80,7 +80,7 @@ def pool_table_log(rows: int, weights: Sequence[int] = (3, 2, 1)) -> str:
         "      Address     Length      Tag   Caller    ",
         "      ----------  ----------  ----  ----------",
     ]
-    for i, site in enumerate(_site_cycle(rows, weights)):
+    for i, site in enumerate(row_sites(rows, weights)):
         name, caller, _file, _line = POOL_TABLE_SITES[site]
         address = 0x82000000 + 0x40 * i
         out.append(
@@ -97,18 +97,10 @@ def pool_table_log(rows: int, weights: Sequence[int] = (3, 2, 1)) -> str:
     return "\n".join(out) + "\n"
 
 
-def _site_cycle(rows: int, weights: Sequence[int]) -> list[int]:
+def row_sites(rows: int, weights: Sequence[int] = (3, 2, 1)) -> list[int]:
+    """The index in ``POOL_TABLE_SITES`` of the site of each row of ``pool_table_log``."""
     pattern = [site for site, w in enumerate(weights) for _ in range(w)]
     return [pattern[i % len(pattern)] for i in range(rows)]
-
-
-def pool_table_counts(rows: int, weights: Sequence[int] = (3, 2, 1)) -> dict[str, int]:
-    """How many rows of ``pool_table_log(rows, weights)`` each site allocated."""
-    counts: dict[str, int] = {}
-    for site in _site_cycle(rows, weights):
-        name = POOL_TABLE_SITES[site][0]
-        counts[name] = counts.get(name, 0) + 1
-    return counts
 
 
 def prompt_only_log(commands: int) -> str:

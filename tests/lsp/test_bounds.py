@@ -20,7 +20,14 @@ from pytest_lsp import LanguageClient
 from kdlens.features.outline_bounds import MAX_CHILDREN
 
 from helpers import REPO
-from lsp_support import open_log, prompt_only_log, wait_diagnostics
+from lsp_support import (
+    POOL_TABLE_SITES,
+    open_log,
+    pool_table_log,
+    prompt_only_log,
+    row_sites,
+    wait_diagnostics,
+)
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.checks.LspSpecificationWarning")
 
@@ -197,3 +204,87 @@ async def test_the_outline_of_half_a_million_prompts_is_bounded(
         client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=doc))
     )
     assert list(folds or []) == []
+
+
+def _table_workspace(workspace: Path, rows: int) -> Path:
+    """A log of ``rows`` leaked rows, and the two source files its ``ln`` lines name."""
+    src = workspace / "mydriver"
+    src.mkdir(exist_ok=True)
+    for file in {f for _name, _caller, f, _line in POOL_TABLE_SITES}:
+        (src / file).write_text("".join(f"    step({i});\n" for i in range(1, 200)))
+    path = workspace / f"table{rows}.log"
+    path.write_text(pool_table_log(rows), encoding="utf-8")
+    return path
+
+
+def _site_counts(rows: Sequence[int]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for site in rows:
+        name, _caller, file, line = POOL_TABLE_SITES[site]
+        label = f"{name} ({file}:{line})"
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+async def test_diagnostics_are_capped_with_a_summary_by_call_site(
+    client: LanguageClient, workspace: Path
+) -> None:
+    rows = 3_000
+    path = _table_workspace(workspace, rows)
+    uri = open_log(client, path)
+    diags = await wait_diagnostics(client, uri, lambda d: len(d) > 0, timeout=BIG)
+    assert len(diags) == 2000
+    assert sum(d.code == "bug-check" for d in diags) == 1
+    leaked = [d for d in diags if d.code == "leaked-allocation"]
+    hidden = [d for d in diags if d.code == "diagnostics-not-shown"]
+    assert len(leaked) + len(hidden) == 1999
+    lines = path.read_text(encoding="utf-8").split("\n")
+    header = next(i for i, t in enumerate(lines) if t.strip().startswith("Address"))
+    assert {d.range.start.line for d in hidden} == {header}
+    by_sites = [d for d in hidden if "leaked allocations" in d.message]
+    assert len(by_sites) == 1
+    summary = by_sites[0]
+    assert summary.severity == lsp.DiagnosticSeverity.Warning
+    not_shown = rows - len(leaked)
+    expected = sorted(_site_counts(row_sites(rows)[len(leaked) :]).items(), key=lambda kv: -kv[1])
+    assert summary.message == (
+        f"{not_shown:,} more leaked allocations not shown (kdlens.maxDiagnostics = 2000): "
+        + ", ".join(f"{n:,} from {label}" for label, n in expected)
+    )
+    # the source files are capped too: queue.c holds the leaks of two call sites
+    queue = (workspace / "mydriver" / "queue.c").resolve().as_uri()
+    on_queue = await wait_diagnostics(client, queue, lambda d: len(d) > 0, timeout=BIG)
+    assert len(on_queue) == 2000
+    assert sum(d.code == "leaked-allocation" for d in on_queue) == 1999
+    (rest,) = [d for d in on_queue if d.code == "diagnostics-not-shown"]
+    in_queue = [s for s in row_sites(rows) if POOL_TABLE_SITES[s][2] == "queue.c"]
+    per_line: dict[int, int] = {}
+    for s in in_queue[1999:]:
+        per_line[POOL_TABLE_SITES[s][3]] = per_line.get(POOL_TABLE_SITES[s][3], 0) + 1
+    where = ", ".join(
+        f"{n:,} on line {line}"
+        for line, n in sorted(per_line.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    assert rest.message == (
+        f"{len(in_queue) - 1999:,} more leaks allocated in this file not shown "
+        f"(kdlens.maxDiagnostics = 2000): {where}"
+    )
+
+
+async def test_a_lower_max_diagnostics_applies_when_the_settings_change(
+    client: LanguageClient, workspace: Path
+) -> None:
+    path = _table_workspace(workspace, 300)
+    uri = open_log(client, path)
+    first = await wait_diagnostics(client, uri, lambda d: len(d) > 0, timeout=BIG)
+    assert len(first) == 601  # the bug check, a leak and a "no history" note per row
+    client.set_configuration({"maxDiagnostics": 40}, section="kdlens")
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"kdlens": {"maxDiagnostics": 40}})
+    )
+    capped = await wait_diagnostics(client, uri, lambda d: len(d) == 40, timeout=BIG)
+    hidden = [d for d in capped if d.code == "diagnostics-not-shown"]
+    assert [d.message.split(" not shown")[0] for d in hidden] == [
+        f"{300 - (40 - 1 - 2):,} more leaked allocations",
+        "300 more leaks without allocation history",
+    ]
