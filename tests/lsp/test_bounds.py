@@ -17,6 +17,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
+from kdlens.features.actions import MAX_COPY_TEXT
 from kdlens.features.outline_bounds import MAX_CHILDREN
 
 from helpers import REPO
@@ -288,3 +289,28 @@ async def test_a_lower_max_diagnostics_applies_when_the_settings_change(
         f"{300 - (40 - 1 - 2):,} more leaked allocations",
         "300 more leaks without allocation history",
     ]
+
+
+async def test_the_lens_of_a_big_table_copies_a_bounded_text(
+    client: LanguageClient, workspace: Path
+) -> None:
+    rows = 3_000
+    uri = open_log(client, _table_workspace(workspace, rows))
+    await wait_diagnostics(client, uri, lambda d: len(d) > 0, timeout=BIG)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    lenses = await answer(
+        client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
+    )
+    assert lenses
+    titles = [lens.command.title for lens in lenses if lens.command]
+    assert titles[0].startswith(f"{rows:,} leaks · ")
+    for lens in lenses:
+        assert lens.command is not None and lens.command.arguments
+        text = lens.command.arguments[0]
+        assert isinstance(text, str) and len(text) <= MAX_COPY_TEXT
+        assert text.endswith(" more not copied")
+    # asked again (editors do, after each scroll), the same answer
+    again = await answer(
+        client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
+    )
+    assert again == lenses

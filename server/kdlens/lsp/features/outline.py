@@ -2,17 +2,13 @@
 
 A big log's outline is costly to build (seconds for 500,000 prompts) and
 would be huge to send; ``features.outline_bounds`` cuts it to a readable
-size, and the answer is built once per snapshot in a worker thread, so the
-event loop keeps answering other requests meanwhile and the next request
-(editors ask again after each edit, for breadcrumbs) costs nothing.
+size, and the answer is built once per snapshot in a worker thread
+(``lsp.memo``), so the event loop keeps answering other requests meanwhile
+and the next request (editors ask again after each edit, for breadcrumbs)
+costs nothing.
 """
 
 from __future__ import annotations
-
-import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
 
 from lsprotocol import types as lsp
 
@@ -20,6 +16,7 @@ from ...features.outline import Fold, NodeKind, OutlineNode, folds, outline
 from ...features.outline_bounds import bound_folds, bound_outline
 from ...pipeline import Snapshot
 from ..convert import Columns
+from ..memo import PerSnapshot
 from ..server import KdlensServer, guard
 
 _KINDS = {
@@ -66,48 +63,9 @@ def folding_ranges(snap: Snapshot) -> list[lsp.FoldingRange]:
     return [to_folding_range(f) for f in bound_folds(folds(snap.analysis, snap.lines))]
 
 
-T = TypeVar("T")
-
-
-class PerSnapshot(Generic[T]):
-    """One answer per open log's current snapshot, computed once off the event loop.
-
-    Requests arriving while it is computed share the computation; a request
-    cancelled meanwhile does not cancel it. The entry of a log is dropped when
-    a newer snapshot is published or the log closes, so no old snapshot is
-    kept alive here.
-    """
-
-    def __init__(self, pool: ThreadPoolExecutor, compute: Callable[[Snapshot], T]) -> None:
-        self._pool = pool
-        self._compute = compute
-        self._by_uri: dict[str, tuple[Snapshot, asyncio.Future[T]]] = {}
-
-    async def get(self, snap: Snapshot) -> T:
-        hit = self._by_uri.get(snap.uri)
-        if hit is None or hit[0] is not snap:
-            future = asyncio.get_running_loop().run_in_executor(self._pool, self._compute, snap)
-            hit = (snap, future)
-            self._by_uri[snap.uri] = hit
-        return await asyncio.shield(hit[1])
-
-    def drop(self, uri: str) -> None:
-        self._by_uri.pop(uri, None)
-
-
 def register(server: KdlensServer) -> None:
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdlens-outline")
-    outlines: PerSnapshot[list[lsp.DocumentSymbol]] = PerSnapshot(
-        pool, lambda snap: symbols(snap, server.columns(snap))
-    )
-    fold_answers: PerSnapshot[list[lsp.FoldingRange]] = PerSnapshot(pool, folding_ranges)
-
-    def drop(uri: str) -> None:
-        outlines.drop(uri)
-        fold_answers.drop(uri)
-
-    server.on_snapshot.append(lambda snap: drop(snap.uri))
-    server.on_forget.append(drop)
+    outlines = PerSnapshot(server, lambda snap: symbols(snap, server.columns(snap)))
+    fold_answers = PerSnapshot(server, folding_ranges)
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     @guard(lambda: [])
