@@ -11,7 +11,7 @@ found by ``word_at`` as a fallback.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -115,11 +115,19 @@ class _Lazy:
     last: int  # inclusive
     fill: Callable[[TokenIndex], None]
     done: bool = False
+    #: the lines (sorted) the region put tokens on, known once it is materialised
+    lines: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class TokenIndex:
-    """Tokens by line. Big regions (``!verifier 0x80`` dumps) are indexed on first touch."""
+    """Tokens by line. Big regions (``!verifier 0x80`` dumps) are indexed on first touch.
+
+    Every lookup costs what exists near the lines asked for, never the width of
+    the request: an editor may ask for lines 0..2**31-1, and a loop over those
+    line numbers would hold the event loop for minutes. ``in_lines`` therefore
+    finds the regions and the lines that hold tokens by bisection.
+    """
 
     by_line: dict[int, list[Token]] = field(default_factory=dict)
     _starts: dict[int, list[int]] = field(default_factory=dict)
@@ -135,9 +143,17 @@ class TokenIndex:
     #: a bug check argument holding an instruction address (Arg4 of 0xD1), a
     #: ``SYMBOL_NAME`` that is a frame of the stop's stack. Value: (address, return address).
     code_refs: dict[int, tuple[int | None, bool]] = field(default_factory=dict)
+    #: lines holding tokens added directly (not by a lazy region), and them sorted
+    #: (None until next needed after a new one was added)
+    _eager: set[int] = field(default_factory=set)
+    _eager_sorted: list[int] | None = None
 
     def add(self, token: Token) -> None:
-        self.by_line.setdefault(token.range.start.line, []).append(token)
+        line = token.range.start.line
+        self.by_line.setdefault(line, []).append(token)
+        if line not in self._eager:
+            self._eager.add(line)
+            self._eager_sorted = None
 
     def add_lazy(self, first: int, last: int, fill: Callable[[TokenIndex], None]) -> None:
         """Index lines ``first``..``last`` only when one of them is asked for."""
@@ -160,14 +176,17 @@ class TokenIndex:
         self._starts[line] = [t.range.start.character for t in toks]
 
     def _materialize(self, z: _Lazy) -> None:
+        """Make a region's tokens; the work is the region's tokens, not the lines it spans."""
         if z.done:
             return
         z.done = True
-        before = {ln: len(self.by_line.get(ln, ())) for ln in range(z.first, z.last + 1)}
-        z.fill(self)
-        for ln in range(z.first, z.last + 1):
-            if ln in self.by_line and len(self.by_line[ln]) != before.get(ln, 0):
-                self._sort(ln)
+        # the fill sees the facts the analysis set on this index (frame kinds, code refs)
+        scratch = TokenIndex(frame_kinds=self.frame_kinds, code_refs=self.code_refs)
+        z.fill(scratch)
+        for ln, toks in scratch.by_line.items():
+            self.by_line.setdefault(ln, []).extend(toks)
+            self._sort(ln)
+        z.lines = sorted(scratch.by_line)
 
     def _ensure(self, line: int) -> None:
         if not self._lazy:
@@ -209,18 +228,35 @@ class TokenIndex:
         self._ensure(line)
         return self.by_line.get(line, [])
 
-    def in_lines(self, first: int, last: int) -> Iterator[Token]:
-        """Tokens starting on lines ``first``..``last`` (materialising lazy regions there)."""
-        if self._lazy:
+    def lines_in(self, first: int, last: int) -> list[int]:
+        """The lines in ``first``..``last`` that hold tokens, in order (materialising lazy regions there).
+
+        Found by bisection over the regions and over the lines each one filled,
+        so a request for lines 0..2**31-1 costs the tokens that exist.
+        """
+        if last < first:
+            return []
+        found: set[int] = set()
+        if self._eager_sorted is None:
+            self._eager_sorted = sorted(self._eager)
+        eager = self._eager_sorted
+        found.update(eager[bisect_left(eager, first) : bisect_right(eager, last)])
+        lazy = self._lazy
+        if lazy:
             i = bisect_right(self._lazy_firsts, first) - 1
             while i >= 0 and self._reach[i] >= first:
                 i -= 1
-            for z in self._lazy[i + 1 :]:
-                if z.first > last:
-                    break
-                if z.last >= first:
-                    self._materialize(z)
-        for line in range(first, last + 1):
+            for j in range(i + 1, bisect_right(self._lazy_firsts, last)):
+                z = lazy[j]
+                if z.last < first:
+                    continue
+                self._materialize(z)
+                found.update(z.lines[bisect_left(z.lines, first) : bisect_right(z.lines, last)])
+        return sorted(found)
+
+    def in_lines(self, first: int, last: int) -> Iterator[Token]:
+        """Tokens starting on lines ``first``..``last`` (materialising lazy regions there)."""
+        for line in self.lines_in(first, last):
             yield from self.by_line.get(line, ())
 
     def __iter__(self) -> Iterator[Token]:

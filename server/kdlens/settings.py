@@ -41,15 +41,17 @@ class Kind(Enum):
     PATH = "path"
     #: One string that is not a path (a URL): like ``PATH`` without folder expansion.
     TEXT = "text"
+    #: A whole number of at least 1.
+    INTEGER = "integer"
 
 
 @dataclass(frozen=True)
 class Option:
-    """One user setting: where it lives in each front end."""
+    """One user setting: where it lives in each front end (``flag`` None: the editor's only)."""
 
     name: str
     key: str
-    flag: str
+    flag: str | None
     kind: Kind
     help: str
     metavar: str
@@ -132,6 +134,17 @@ OPTIONS: tuple[Option, ...] = (
         "HTTP_PROXY variables (in VS Code: its http.proxy setting)",
         "URL",
     ),
+    # Editor only: an editor slows down and the server spends seconds converting
+    # hundreds of thousands of diagnostics, while ``kdlens check`` writes a report
+    # meant to hold every finding, so it has no such flag.
+    Option(
+        "max_diagnostics",
+        "maxDiagnostics",
+        None,
+        Kind.INTEGER,
+        "most diagnostics published on one file; the rest are summed up per table and call site",
+        "N",
+    ),
 )
 
 
@@ -153,6 +166,7 @@ class Settings:
     #: The user's own pooltag.txt (never shipped with kdlens); "" for none.
     pool_tag_file: str = ""
     http_proxy: str = ""
+    max_diagnostics: int = 2000
     #: What was wrong with the raw values (dropped), for the caller to show.
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -180,7 +194,9 @@ class Settings:
             value = data.get(opt.key)
             if value is None:
                 continue
-            values[opt.name] = _from_json(opt, value, folder, problems)
+            read = _from_json(opt, value, folder, problems)
+            if read is not _DEFAULT:
+                values[opt.name] = read
         return _finish(values, problems, environ)
 
     @staticmethod
@@ -188,14 +204,18 @@ class Settings:
         """Settings from the flags ``add_arguments`` declared; malformed ones raise."""
         values: dict[str, Any] = {}
         for opt in OPTIONS:
+            if opt.flag is None:
+                continue
             raw: list[str] = getattr(args, opt.name, None) or []
             values[opt.name] = _from_flags(opt, raw)
         return _finish(values, [], environ)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare every option as a repeatable flag of ``parser``."""
+    """Declare every option that has a flag as a repeatable flag of ``parser``."""
     for opt in OPTIONS:
+        if opt.flag is None:
+            continue
         parser.add_argument(
             opt.flag,
             dest=opt.name,
@@ -229,7 +249,18 @@ def _unwrap(raw: Any) -> dict[str, Any]:
     return {}
 
 
+#: What ``_from_json`` answers for a value dropped in favour of the field's default.
+_DEFAULT = object()
+
+
 def _from_json(opt: Option, value: Any, folder: str, problems: list[str]) -> Any:
+    if opt.kind is Kind.INTEGER:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        problems.append(f"kdlens.{opt.key} should be a whole number of at least 1; ignored")
+        return _DEFAULT
     if opt.kind is Kind.SYMBOL_PATH and isinstance(value, str):
         return split_symbol_path(value)
     if opt.kind in (Kind.PATH, Kind.TEXT):

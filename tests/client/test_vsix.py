@@ -29,7 +29,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from kdlens.settings import OPTIONS, Kind
+from kdlens.settings import OPTIONS, Kind, Settings
 
 from helpers import REPO
 from vsix_support import LOCK, VSIX, Interpreter, minimal_env
@@ -50,13 +50,19 @@ _KIND_SCHEMA: dict[Kind, tuple[str, Any]] = {
     Kind.STRINGS: ("array", []),
     Kind.PATH: ("string", ""),
     Kind.TEXT: ("string", ""),
+    Kind.INTEGER: ("integer", None),  # each has its own default, read from Settings
 }
 #: Settings of the extension itself, then every server setting of kdlens.settings.OPTIONS.
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "kdlens.detectLogs": True,
     "kdlens.trace.server": "off",
     "kdlens.server.pythonPath": "",
-    **{f"kdlens.{o.key}": _KIND_SCHEMA[o.kind][1] for o in OPTIONS},
+    **{
+        f"kdlens.{o.key}": getattr(Settings(), o.name)
+        if o.kind is Kind.INTEGER
+        else _KIND_SCHEMA[o.kind][1]
+        for o in OPTIONS
+    },
 }
 SETTINGS_TYPES = {
     "kdlens.detectLogs": "boolean",

@@ -95,3 +95,22 @@ def test_malformed_json_values_are_dropped_with_a_problem() -> None:
 def test_malformed_command_line_values_are_usage_errors() -> None:
     with pytest.raises(SettingsError, match="--source-map expects FROM=TO"):
         Settings.from_args(_args(["--source-map", "nothing"]), environ={})
+
+
+def test_max_diagnostics_is_read_from_the_editor_and_checked() -> None:
+    assert Settings().max_diagnostics == 2000
+    assert Settings.from_json({"maxDiagnostics": 50}, environ={}).max_diagnostics == 50
+    assert Settings.from_json({"maxDiagnostics": 50.0}, environ={}).max_diagnostics == 50
+    for bad in (0, -3, "100", True, 2.5, [1]):
+        s = Settings.from_json({"maxDiagnostics": bad}, environ={})
+        assert s.max_diagnostics == 2000, bad
+        assert s.problems == (
+            "kdlens.maxDiagnostics should be a whole number of at least 1; ignored",
+        )
+
+
+def test_max_diagnostics_has_no_command_line_flag() -> None:
+    # kdlens check reports every finding; the cap is the editor's only
+    with pytest.raises(SystemExit):
+        _args(["--max-diagnostics", "10"])
+    assert Settings.from_args(_args([]), environ={}).max_diagnostics == 2000

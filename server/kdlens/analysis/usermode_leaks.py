@@ -1063,7 +1063,7 @@ def _label(kind: LeakKind, origin: LeakOrigin, n: int) -> str:
         if kind is LeakKind.LOCKED_PAGES:
             word = "locked-page report"
     note = _ORIGIN_NOTE.get(origin)
-    return f"{n} {word} ({note})" if note else f"{n} {word}"
+    return f"{n:,} {word} ({note})" if note else f"{n:,} {word}"
 
 
 def summarize(records: Sequence[LeakRecord]) -> str:
@@ -1084,5 +1084,5 @@ def summarize(records: Sequence[LeakRecord]) -> str:
     ]
     sites = {r.group_key for r in records if r.group_key != "?"}
     total = len(records)
-    head = f"{total} leak{'s' if total != 1 else ''}: {', '.join(parts)}"
-    return f"{head} · {len(sites)} call site{'s' if len(sites) != 1 else ''}"
+    head = f"{total:,} leak{'s' if total != 1 else ''}: {', '.join(parts)}"
+    return f"{head} · {len(sites):,} call site{'s' if len(sites) != 1 else ''}"

@@ -83,8 +83,15 @@ def _printed_in_hex(text: str, value: int) -> bool:
         return True
 
 
-def _tokens(index: TokenIndex, rng: Range) -> Iterator[Token]:
-    for tok in index.in_lines(rng.start.line, rng.end.line):
+def _tokens(index: TokenIndex, rng: Range, line_count: int) -> Iterator[Token]:
+    """The tokens inside ``rng``, which is first cut to the document's lines.
+
+    An editor may ask for lines up to 2**31-1 (or start after it ends); the
+    work is the tokens that exist there, not the lines that were asked for.
+    """
+    first = max(rng.start.line, 0)
+    last = min(rng.end.line, line_count - 1)
+    for tok in index.in_lines(first, last):
         if rng.contains(tok.range.start) and rng.contains(tok.range.end):
             yield tok
 
@@ -170,7 +177,7 @@ def inlay_hints(
     """Hints for the tokens that lie inside ``rng``, in text order."""
     out: list[Hint] = []
     seen: set[tuple[Position, str]] = set()
-    for tok in _tokens(index, rng):
+    for tok in _tokens(index, rng, len(lines)):
         at = tok.range.end
         hint: Hint | None = None
         if tok.kind in (Kind.SIZE, Kind.COUNT) and isinstance(tok.value, int):

@@ -280,8 +280,8 @@ def site_message(site: SourceSite, log_name: str) -> str:
     parts = []
     for kind, group in sorted(by_kind.items(), key=lambda kv: (-len(kv[1]), kv[0].value)):
         sizes = "" if kind in HANDLE_KINDS else _sizes(group)
-        parts.append(f"{len(group)} {noun(kind, len(group))}{sizes}")
-    return f"{len(recs)} leaks here: {', '.join(parts)}, {see}"
+        parts.append(f"{len(group):,} {noun(kind, len(group))}{sizes}")
+    return f"{len(recs):,} leaks here: {', '.join(parts)}, {see}"
 
 
 def record_label(rec: LeakRecord) -> str:

@@ -60,5 +60,37 @@ class Columns:
     def range(self, r: Range) -> lsp.Range:
         return lsp.Range(start=self.position(r.start), end=self.position(r.end))
 
+    def has_line(self, line: int) -> bool:
+        """True when ``line`` is a line of the document (a position there can point at text)."""
+        return 0 <= line < len(self.lines)
+
     def model_position(self, pos: lsp.Position) -> Position:
-        return Position(pos.line, self.from_client(pos.line, pos.character))
+        """A client position in model columns; a character past the line's end means its end.
+
+        The protocol says so for characters; a line past the document's end is
+        left as it is, for the caller to answer "nothing there".
+        """
+        if not self.has_line(pos.line):
+            return Position(pos.line, pos.character)
+        width = len(self.lines[pos.line])
+        return Position(pos.line, min(self.from_client(pos.line, pos.character), width))
+
+    def model_range(self, r: lsp.Range) -> Range:
+        """A client range cut to the document, its ends in order.
+
+        Editors may legally ask for ``end.line`` 2**31-1 (meaning "to the end");
+        a range whose start comes after its end is read as the text between
+        the two. Features then never see a line that does not exist.
+        """
+        start, end = self._clamp(r.start), self._clamp(r.end)
+        if end < start:
+            start, end = end, start
+        return Range(start, end)
+
+    def _clamp(self, pos: lsp.Position) -> Position:
+        if not self.lines:
+            return Position(0, 0)
+        if pos.line >= len(self.lines):
+            last = len(self.lines) - 1
+            return Position(last, len(self.lines[last]))
+        return self.model_position(pos)

@@ -45,6 +45,19 @@ def copy_command(text: str) -> lsp.Command:
     return lsp.Command(title="Copy debugger command", command=COPY_COMMAND, arguments=[text])
 
 
+#: Most actions one answer holds: a selection over a 200,000-row table would offer
+#: a command per row, a menu nobody reads and megabytes on the wire.
+MAX_CODE_ACTIONS = 200
+
+
+def bounded(actions: list[CopyAction]) -> list[CopyAction]:
+    """At most ``MAX_CODE_ACTIONS``: those fixing a diagnostic the editor sent come first."""
+    if len(actions) <= MAX_CODE_ACTIONS:
+        return actions
+    ranked = sorted(range(len(actions)), key=lambda i: not actions[i].diagnostics)
+    return [actions[i] for i in sorted(ranked[:MAX_CODE_ACTIONS])]
+
+
 def _wanted(kind: lsp.CodeActionKind, only: list[str] | None) -> bool:
     if not only:
         return True
@@ -83,10 +96,11 @@ def register(server: KdlensServer) -> None:
             )
             for d in sent
         ]
-        rng = params.range
+        rng = cols.model_range(params.range)
         actions = code_actions(snap.analysis, rng.start.line, rng.end.line, refs)
         only = [str(getattr(k, "value", k)) for k in params.context.only or []]
-        return [to_code_action(a, sent) for a in actions if _wanted(_KINDS[a.kind], only or None)]
+        wanted = [a for a in actions if _wanted(_KINDS[a.kind], only or None)]
+        return [to_code_action(a, sent) for a in bounded(wanted)]
 
     @server.command(COPY_COMMAND)
     async def copy(ls: KdlensServer, *args: Any) -> str | None:
@@ -105,4 +119,4 @@ async def _copy(ls: KdlensServer, args: list[Any]) -> str | None:
 
 
 def _model_range(cols: Columns, r: lsp.Range) -> Range:
-    return Range(cols.model_position(r.start), cols.model_position(r.end))
+    return cols.model_range(r)

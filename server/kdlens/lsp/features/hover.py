@@ -16,6 +16,8 @@ def register(server: KdlensServer) -> None:
         if snap is None:
             return None
         cols = ls.columns(snap)
+        if not cols.has_line(params.position.line):
+            return None  # past the end: nothing to explain
         pos = cols.model_position(params.position)
         result = hover(
             snap.analysis,

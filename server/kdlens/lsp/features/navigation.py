@@ -18,6 +18,8 @@ def register(server: KdlensServer) -> None:
         if snap is None:
             return None
         cols = ls.columns(snap)
+        if not cols.has_line(params.position.line):
+            return None  # past the end: nothing points anywhere
         pos = cols.model_position(params.position)
         res = definition(snap.analysis, snap.index, snap.mapper, pos, ls.literals.lookup)
         if not res.targets:
@@ -40,6 +42,8 @@ def register(server: KdlensServer) -> None:
         if snap is None:
             return None
         cols = ls.columns(snap)
+        if not cols.has_line(params.position.line):
+            return None  # past the end: nothing points anywhere
         pos = cols.model_position(params.position)
         ranges = references(snap.analysis, snap.index, snap.lines, pos)
         return [lsp.Location(uri=snap.uri, range=cols.range(r)) for r in ranges] or None

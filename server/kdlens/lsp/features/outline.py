@@ -1,11 +1,22 @@
-"""Document symbols and folding ranges: the session outline, mapped to the protocol."""
+"""Document symbols and folding ranges: the session outline, mapped to the protocol.
+
+A big log's outline is costly to build (seconds for 500,000 prompts) and
+would be huge to send; ``features.outline_bounds`` cuts it to a readable
+size, and the answer is built once per snapshot in a worker thread
+(``lsp.memo``), so the event loop keeps answering other requests meanwhile
+and the next request (editors ask again after each edit, for breadcrumbs)
+costs nothing.
+"""
 
 from __future__ import annotations
 
 from lsprotocol import types as lsp
 
 from ...features.outline import Fold, NodeKind, OutlineNode, folds, outline
+from ...features.outline_bounds import bound_folds, bound_outline
+from ...pipeline import Snapshot
 from ..convert import Columns
+from ..memo import PerSnapshot
 from ..server import KdlensServer, guard
 
 _KINDS = {
@@ -39,7 +50,8 @@ _KINDS = {
 def to_symbol(cols: Columns, node: OutlineNode) -> lsp.DocumentSymbol:
     return lsp.DocumentSymbol(
         name=node.name or "?",  # the protocol rejects empty names
-        kind=_KINDS[node.kind],
+        # a node kind added to the outline before it has an icon here still shows
+        kind=_KINDS.get(node.kind, lsp.SymbolKind.Object),
         range=cols.range(node.range),
         selection_range=cols.range(node.selection),
         detail=node.detail or None,
@@ -55,7 +67,19 @@ def to_folding_range(fold: Fold) -> lsp.FoldingRange:
     )
 
 
+def symbols(snap: Snapshot, cols: Columns) -> list[lsp.DocumentSymbol]:
+    """The bounded outline of ``snap`` in protocol shape."""
+    return [to_symbol(cols, n) for n in bound_outline(outline(snap.analysis, snap.lines))]
+
+
+def folding_ranges(snap: Snapshot) -> list[lsp.FoldingRange]:
+    return [to_folding_range(f) for f in bound_folds(folds(snap.analysis, snap.lines))]
+
+
 def register(server: KdlensServer) -> None:
+    outlines = PerSnapshot(server, lambda snap: symbols(snap, server.columns(snap)))
+    fold_answers = PerSnapshot(server, folding_ranges)
+
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     @guard(lambda: [])
     async def document_symbol(
@@ -64,8 +88,7 @@ def register(server: KdlensServer) -> None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return []
-        cols = ls.columns(snap)
-        return [to_symbol(cols, n) for n in outline(snap.analysis, snap.lines)]
+        return await outlines.get(snap)
 
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     @guard(lambda: [])
@@ -75,4 +98,4 @@ def register(server: KdlensServer) -> None:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None:
             return []
-        return [to_folding_range(f) for f in folds(snap.analysis, snap.lines)]
+        return await fold_answers.get(snap)
