@@ -22,7 +22,10 @@ from kdlens.features.navigation import definition
 from kdlens.index import TokenIndex, build_index
 from kdlens.model import Position, Range
 from kdlens.parse import parse_text
+from kdlens.pipeline import build_snapshot, make_mapper
+from kdlens.settings import Settings
 from kdlens.sources import SourceMapper
+from kdlens.text import Document
 
 from helpers import FIXTURES, log
 
@@ -451,3 +454,50 @@ def test_a_hover_reads_only_its_own_line(seed: Log, needle: str) -> None:
     lines = _CountingLines(seed.lines)
     hover(seed.analysis, seed.index, lines, seed.mapper, seed.pos(needle, 2))
     assert lines.reads <= 2
+
+
+def _arg_hover(text: str, needle: str) -> str:
+    settings = Settings()
+    snap = build_snapshot(
+        Document(text), settings, make_mapper(settings, []), uri="file:///tmp/args.log"
+    )
+    line = next(i for i, t in enumerate(snap.lines) if t.startswith(needle))
+    got = hover(snap.analysis, snap.index, snap.lines, snap.mapper, Position(line, 7))
+    assert got is not None
+    return got.markdown
+
+
+def test_argument_values_are_decoded_through_the_tables() -> None:
+    text = log(
+        """
+        kd> !analyze -v
+        KMODE_EXCEPTION_NOT_HANDLED (1e)
+        Arguments:
+        Arg1: ffffffffc0000005, The exception code that was not handled
+        Arg2: fffff8071b2b1023, The address that the exception occurred at
+        Arg3: 0000000000000000, Parameter 0 of the exception
+        Arg4: 0000000000000000, Parameter 1 of the exception
+
+        kd> !analyze -v
+        DRIVER_IRQL_NOT_LESS_OR_EQUAL (d1)
+        Arguments:
+        Arg1: ffffc50a1d2e4010, memory referenced
+        Arg2: 0000000000000002, IRQL
+        Arg3: 0000000000000008, value 0 = read operation, 1 = write operation
+        Arg4: fffff8071b2b1023, address which referenced memory
+
+        kd> !analyze -v
+        APC_INDEX_MISMATCH (1)
+        Arguments:
+        Arg1: 00007ff6a1c21234
+        Arg2: 0000000000000000
+        Arg3: 000000000000ffff
+        Arg4: 0000000000000000
+        """
+    )
+    assert "Value: STATUS\\_ACCESS\\_VIOLATION" in _arg_hover(text, "Arg1: ffffffffc0000005")
+    assert "IRQL 2 (DISPATCH_LEVEL)" in _arg_hover(text, "Arg2: 0000000000000002")
+    assert "Value: execute." in _arg_hover(text, "Arg3: 0000000000000008")
+    # a bug check without an explanation still names its arguments
+    label = knowledge.arg_label(0x1, 1)
+    assert label and f"*{label}*" in _arg_hover(text, "Arg1: 00007ff6a1c21234")

@@ -248,6 +248,10 @@ def arg_markdown(analysis: Analysis, bc: BugCheck, arg: BugCheckArg) -> str:
         parts.append(text)
     elif info is None:
         parts.append(f"kdlens does not know bug check 0x{bc.code:X}.")
+    else:
+        label = knowledge.arg_label(bc.code, arg.index)
+        if label:
+            parts.append(f"*{label}*")
     if is_c4 and arg.index == 1:
         parts.extend(_c4_arg1(value))
     elif (
@@ -266,6 +270,13 @@ def arg_markdown(analysis: Analysis, bc: BugCheck, arg: BugCheckArg) -> str:
         parts.append(_leak_count_check(analysis, case, value))
     else:
         facts = _decode_value(analysis, meaning, value)
+        decoded = knowledge.decode_arg(bc.code, arg.index, value)
+        if decoded is None and value >> 32 == 0xFFFFFFFF:  # a status code, sign-extended
+            decoded = knowledge.decode_arg(bc.code, arg.index, value & 0xFFFFFFFF)
+        kind = info.arg_kind(arg.index) if info is not None else None
+        if decoded and (not facts or kind == "status"):
+            # from the tables: a status code is never "an address", whatever it looks like
+            facts = [esc(decoded.rstrip("."))]
         if facts:
             parts.append("Value: " + "; ".join(facts) + ".")
     if arg.description:
