@@ -430,8 +430,9 @@ class _Fetch:
             return self._follow(pointer, base + "file.ptr")
         raise _NotThere(self.server.url)
 
-    def _fetch_url(self, url: str, packed: bool) -> Path:
-        target = self._target()
+    @staticmethod
+    def _staging(target: Path) -> tuple[int, Path]:
+        """A temporary file beside ``target``, renamed over it once its bytes are verified."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(prefix=".kdlens-", suffix=".part", dir=target.parent)
@@ -439,7 +440,11 @@ class _Fetch:
             raise _Stop(
                 Outcome.FAILED, f"cannot write to {target.parent}: {exc.strerror or exc}"
             ) from None
-        tmp = Path(tmp_name)
+        return fd, Path(tmp_name)
+
+    def _fetch_url(self, url: str, packed: bool) -> Path:
+        target = self._target()
+        fd, tmp = self._staging(target)
         unpacked: Path | None = None
         try:
             with os.fdopen(fd, "w+b") as f:
@@ -511,14 +516,7 @@ class _Fetch:
 
     def _copy_local(self, source: Path, where: str) -> Path:
         target = self._target()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".kdlens-", suffix=".part", dir=target.parent)
-        except OSError as exc:
-            raise _Stop(
-                Outcome.FAILED, f"cannot write to {target.parent}: {exc.strerror or exc}"
-            ) from None
-        tmp = Path(tmp_name)
+        fd, tmp = self._staging(target)
         unpacked: Path | None = None
         try:
             with os.fdopen(fd, "w+b") as out:
