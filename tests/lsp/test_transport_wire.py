@@ -21,7 +21,7 @@ import pytest
 from fuzz.lspwire import WireServer, frame, notification, request
 from helpers import FIXTURES
 
-URI = "file:///work/kd-session.log"
+URI = "file:///logs/kd-session.log"
 TEXT = (FIXTURES / "logs" / "seed-c4-62.log").read_text(encoding="utf-8")
 #: Bounds for waiting on the server; reaching one is a failure, never a pass.
 ANSWER_TIMEOUT = 60.0
