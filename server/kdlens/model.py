@@ -179,6 +179,11 @@ class AnalyzeField:
     range: Range
 
 
+def field_named(fields: list[AnalyzeField], key: str) -> AnalyzeField | None:
+    """The first ``KEY:`` field of an ``!analyze`` output (a bug check's or an exception's)."""
+    return next((f for f in fields if f.key == key), None)
+
+
 @dataclass(slots=True)
 class BugCheck:
     code: int
@@ -204,10 +209,7 @@ class BugCheck:
         return None
 
     def field(self, key: str) -> AnalyzeField | None:
-        for f in self.fields:
-            if f.key == key:
-                return f
-        return None
+        return field_named(self.fields, key)
 
 
 # --------------------------------------------------------------------------- stacks
@@ -785,10 +787,7 @@ class ExceptionAnalysis:
         return bool(self.name and self.name.startswith("APPLICATION_VERIFIER_"))
 
     def field(self, key: str) -> AnalyzeField | None:
-        for f in self.fields:
-            if f.key == key:
-                return f
-        return None
+        return field_named(self.fields, key)
 
 
 # --------------------------------------------------------------------------- user-mode and other leak evidence

@@ -300,25 +300,22 @@ _ADDRESS_WORDS = re.compile(
 _SIZE_WORDS = re.compile(r"\bsize\b", re.IGNORECASE)
 
 
+#: The first pattern a parameter's description matches says what it holds.
+_KIND_WORDS: tuple[tuple[re.Pattern[str], ValueKind], ...] = (
+    (_CODE_WORDS, ValueKind.CODE),
+    (_POINTER_WORDS, ValueKind.POINTER),
+    (_ACCESS_WORDS, ValueKind.ACCESS),
+    (_IRQL_WORDS, ValueKind.IRQL),
+    (_STATUS_WORDS, ValueKind.STATUS),
+    (_POOL_WORDS, ValueKind.POOL_TYPE),
+    (_ADDRESS_WORDS, ValueKind.ADDRESS),
+    (_SIZE_WORDS, ValueKind.SIZE),
+)
+
+
 def classify(text: str) -> ValueKind:
     """What a parameter holds, from its printed description or documented label."""
-    if _CODE_WORDS.search(text):
-        return ValueKind.CODE
-    if _POINTER_WORDS.search(text):
-        return ValueKind.POINTER
-    if _ACCESS_WORDS.search(text):
-        return ValueKind.ACCESS
-    if _IRQL_WORDS.search(text):
-        return ValueKind.IRQL
-    if _STATUS_WORDS.search(text):
-        return ValueKind.STATUS
-    if _POOL_WORDS.search(text):
-        return ValueKind.POOL_TYPE
-    if _ADDRESS_WORDS.search(text):
-        return ValueKind.ADDRESS
-    if _SIZE_WORDS.search(text):
-        return ValueKind.SIZE
-    return ValueKind.OTHER
+    return next((kind for words, kind in _KIND_WORDS if words.search(text)), ValueKind.OTHER)
 
 
 _WRITE_BIT1 = re.compile(r"bit 1 (?:is )?set if the fault was due to a write", re.IGNORECASE)
