@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 
 import pytest
 
@@ -22,8 +23,14 @@ def _frame(payload: dict[str, object]) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
+#: Bytes received past the last message read, per socket: two messages often
+#: arrive in one segment (a log notification and the reply), and the second
+#: must not be dropped with the first one's read.
+_PENDING: weakref.WeakKeyDictionary[socket.socket, bytes] = weakref.WeakKeyDictionary()
+
+
 def _read_message(sock: socket.socket) -> dict[str, object]:
-    data = b""
+    data = _PENDING.pop(sock, b"")
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(4096)
         if not chunk:
@@ -36,6 +43,8 @@ def _read_message(sock: socket.socket) -> dict[str, object]:
         if not chunk:
             raise ConnectionError("server closed the connection")
         rest += chunk
+    if len(rest) > length:
+        _PENDING[sock] = rest[length:]
     return json.loads(rest[:length])  # type: ignore[no-any-return]
 
 
